@@ -1,0 +1,43 @@
+# Lotwise: every target sets up what it needs; a fresh machine needs only python3.11, git and make.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+STAMP  := $(VENV)/.installed
+VAR    := var
+# Prefect keeps its local (ephemeral) server database under ./var; no server to start by hand.
+export PREFECT_HOME := $(abspath $(VAR)/prefect)
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+DEMO_HOUSEHOLDS ?= 500
+DEMO_SEED       ?= 7
+DEMO_AS_OF      ?= 2026-11-20
+
+.PHONY: install demo test bench docs clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==0.13.8
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/lotwise demo --households $(DEMO_HOUSEHOLDS) --seed $(DEMO_SEED) --as-of $(DEMO_AS_OF) --var $(VAR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.sample_firm
+	$(BIN)/python -m benchmarks.household_lp
+	$(BIN)/python -m benchmarks.demo_end_to_end
+
+docs: $(STAMP)
+	$(BIN)/lotwise contracts-doc --out docs/contracts.md
+
+clean:
+	rm -rf $(VAR) $(VENV)

@@ -1,0 +1,120 @@
+"""Contracts of every file a run writes (per-run folder ``<out>/<as_of>/<run_id>/``).
+
+Amount columns (``*_usd``) are written rounded half-even to cents; share quantities to 6
+decimal places (custodians that take fractional shares accept this). Everything upstream of
+the file writer keeps full float64 precision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from pydantic import BaseModel, Field
+
+from data_contracts.inputs import Record, fraction, shares, usd
+from data_contracts.types import AccountId, CustodianId, HouseholdId, LotId, SecurityId, Severity, Side, Term
+
+
+class TradeRecord(Record):
+    """Trade file: one row per account × security × side."""
+
+    run_id: str = Field(description="Run that proposed the trade.")
+    as_of_date: dt.date = Field(description="Business day of the data the trade was computed from.")
+    household_id: HouseholdId = Field(description="Household.")
+    account_id: AccountId = Field(description="Account to trade in.")
+    custodian_id: CustodianId = Field(description="Custodian of the account.")
+    security_id: SecurityId = Field(description="Security.")
+    side: Side = Field(description="buy or sell.")
+    quantity_shares: float = Field(gt=0, **shares("Shares to trade (6 decimals)."))
+    est_price_usd: float = Field(gt=0, **usd("Price the trade was sized at (as-of close)."))
+    est_amount_usd: float = Field(ge=0, **usd("quantity × price, in cents."))
+    reason: str = Field(description="Why: e.g. 'reduce overweight', 'invest to target', 'raise cash', 'not in model'.")
+
+
+class LotSaleRecord(Record):
+    """Lot relief: one row per lot sold (taxable and tax-advantaged accounts alike)."""
+
+    run_id: str = Field(description="Run.")
+    household_id: HouseholdId = Field(description="Household.")
+    account_id: AccountId = Field(description="Account.")
+    lot_id: LotId = Field(description="Lot relieved.")
+    security_id: SecurityId = Field(description="Security.")
+    acquisition_date: dt.date = Field(description="Lot's acquisition date.")
+    quantity_shares: float = Field(gt=0, **shares("Shares sold from the lot."))
+    basis_usd: float = Field(**usd("Basis of the shares sold (pro rata of the lot's basis)."))
+    proceeds_usd: float = Field(**usd("Estimated proceeds at the as-of close."))
+    gain_usd: float = Field(**usd("proceeds − basis (negative = loss)."))
+    term: Term = Field(description="short or long: long when sold more than one year after acquisition.")
+    taxable: bool = Field(description="False in IRAs: the gain is not taxed now.")
+
+
+class AccountRealizedGainsRecord(Record):
+    """Realized gains of the run: one row per account with at least one lot sold."""
+
+    run_id: str = Field(description="Run.")
+    household_id: HouseholdId = Field(description="Household.")
+    account_id: AccountId = Field(description="Account.")
+    taxable: bool = Field(description="Whether the account's gains are taxed now.")
+    st_gain_usd: float = Field(**usd("Net short-term gain realized by the run."))
+    lt_gain_usd: float = Field(**usd("Net long-term gain realized by the run."))
+
+
+class HouseholdRealizedGainsRecord(Record):
+    """Realized gains of the run: one row per household with trades, taxable accounts only."""
+
+    run_id: str = Field(description="Run.")
+    household_id: HouseholdId = Field(description="Household.")
+    st_gain_usd: float = Field(**usd("Net short-term gain realized in taxable accounts."))
+    lt_gain_usd: float = Field(**usd("Net long-term gain realized in taxable accounts."))
+    est_tax_usd: float = Field(**usd("Estimated tax at the household's marginal ST/LT rates (negative = saving)."))
+
+
+class HouseholdDriftRecord(Record):
+    """Drift from target: one row per solved household."""
+
+    run_id: str = Field(description="Run.")
+    household_id: HouseholdId = Field(description="Household.")
+    total_value_usd: float = Field(**usd("Household value (holdings + cash) at the as-of close."))
+    class_drift_before: float = Field(**fraction("½ Σ over asset classes |weight − target| before trading."))
+    class_drift_after: float = Field(**fraction("The same after the proposed trades."))
+    security_drift_before: float = Field(**fraction("½ Σ over securities |weight − target| before trading."))
+    security_drift_after: float = Field(**fraction("The same after the proposed trades."))
+
+
+class ExceptionRecord(Record):
+    """Exceptions queue: one row per problem found (bad input, held household, infeasible, failed check)."""
+
+    run_id: str = Field(description="Run.")
+    household_id: Optional[HouseholdId] = Field(None, description="Household affected (blank: firm-level).")
+    severity: Severity = Field(description="error: the household gets no trades; warning: reported only.")
+    stage: str = Field(description="ingest, validate, optimize or verify.")
+    file: Optional[str] = Field(None, description="Input file, relative to the input folder.")
+    row: Optional[int] = Field(None, description="1-based line in the file (the header is line 1).")
+    field: Optional[str] = Field(None, description="Column at fault.")
+    reason: str = Field(description="What is wrong, in plain words.")
+
+
+class StageTiming(BaseModel):
+    stage: str
+    seconds: float
+
+
+class RunSummary(BaseModel):
+    """run_summary.json: one per run."""
+
+    run_id: str = Field(description="Run id: as-of date + digest of the inputs, so a rerun reuses it.")
+    as_of_date: dt.date = Field(description="Business day of the inputs.")
+    input_dir: str = Field(description="Folder the inputs were read from.")
+    output_dir: str = Field(description="Folder the outputs were written to.")
+    households_total: int = Field(description="Households in the households file.")
+    households_solved: int = Field(description="Solved and verified (trades published, possibly none).")
+    households_with_trades: int = Field(description="Solved households with at least one trade.")
+    households_quarantined: int = Field(description="Held back by bad or incomplete input.")
+    households_infeasible: int = Field(description="No feasible rebalance (see exceptions).")
+    households_failed_verification: int = Field(description="Solved but rejected by the independent check.")
+    trades: int = Field(description="Rows in trades.csv.")
+    buy_amount_usd: float = Field(**usd("Sum of buy amounts."))
+    sell_amount_usd: float = Field(**usd("Sum of sell amounts."))
+    est_tax_usd: float = Field(**usd("Estimated tax of the realized gains (negative = saving)."))
+    stage_timings: list[StageTiming] = Field(description="Wall time per stage, in order.")

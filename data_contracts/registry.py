@@ -1,0 +1,60 @@
+"""The one list of files Lotwise reads and writes, with each file's grain and key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from data_contracts import inputs, outputs
+from data_contracts.inputs import Record
+
+
+@dataclass(frozen=True)
+class FileContract:
+    name: str
+    model: type[Record]
+    scope: Literal["firm", "custodian", "run"]
+    key: tuple[str, ...]
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def grain(self) -> str:
+        return (self.model.__doc__ or "").strip().splitlines()[0]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.model.model_fields)
+
+
+INPUT_FILES: dict[str, FileContract] = {
+    c.name: c
+    for c in [
+        FileContract("securities", inputs.SecurityRecord, "firm", ("security_id",)),
+        FileContract("prices", inputs.PriceRecord, "firm", ("security_id", "price_date")),
+        FileContract("models", inputs.ModelTargetRecord, "firm", ("model_id", "security_id")),
+        FileContract("households", inputs.HouseholdRecord, "firm", ("household_id",)),
+        FileContract("accounts", inputs.AccountRecord, "custodian", ("account_id",)),
+        FileContract("positions", inputs.PositionRecord, "custodian", ("account_id", "security_id")),
+        FileContract("lots", inputs.LotRecord, "custodian", ("lot_id",)),
+        FileContract("transactions", inputs.TransactionRecord, "custodian", ("transaction_id",)),
+        FileContract("cash", inputs.CashRecord, "custodian", ("account_id",)),
+    ]
+}
+
+OUTPUT_FILES: dict[str, FileContract] = {
+    c.name: c
+    for c in [
+        FileContract("trades", outputs.TradeRecord, "run", ("account_id", "security_id", "side")),
+        FileContract("lot_sales", outputs.LotSaleRecord, "run", ("lot_id",)),
+        FileContract("realized_gains_by_account", outputs.AccountRealizedGainsRecord, "run", ("account_id",)),
+        FileContract("realized_gains_by_household", outputs.HouseholdRealizedGainsRecord, "run", ("household_id",)),
+        FileContract("drift", outputs.HouseholdDriftRecord, "run", ("household_id",)),
+        FileContract("exceptions", outputs.ExceptionRecord, "run", ()),
+    ]
+}
+
+FIRM_FILES = [c for c in INPUT_FILES.values() if c.scope == "firm"]
+CUSTODIAN_FILES = [c for c in INPUT_FILES.values() if c.scope == "custodian"]

@@ -1,0 +1,1 @@
+"""Solver backends: the only place that imports a solver API."""

@@ -1,0 +1,118 @@
+"""A solver-neutral linear program in arrays, and the variable layout of the household LP.
+
+Constraint generators return ``RowBlock``s (COO triplets with local row numbers); objective
+terms return coefficient vectors; ``assemble`` stacks them into one CSR matrix. Nothing here
+knows which solver runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.problem import HouseholdProblem
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each variable block of the formulation sits in the variable vector."""
+
+    n_lots: int
+    buy_account: np.ndarray  # int[B]
+    buy_security: np.ndarray  # int[B]
+    n_classes: int
+    n_securities: int
+
+    @classmethod
+    def for_problem(cls, p: HouseholdProblem) -> "Layout":
+        # B: every account × every security the model holds (bounds later close the blocked ones).
+        in_model = np.flatnonzero(p.target_weight > 0)
+        acc, sec = np.meshgrid(np.arange(p.n_accounts), in_model, indexing="ij")
+        return cls(p.n_lots, acc.ravel(), sec.ravel(), len(p.class_names), p.n_securities)
+
+    @property
+    def n_buys(self) -> int:
+        return len(self.buy_account)
+
+    @property
+    def u(self) -> slice:
+        return slice(0, self.n_lots)
+
+    @property
+    def v(self) -> slice:
+        return slice(self.u.stop, self.u.stop + self.n_buys)
+
+    @property
+    def d_plus(self) -> slice:
+        return slice(self.v.stop, self.v.stop + self.n_classes)
+
+    @property
+    def d_minus(self) -> slice:
+        return slice(self.d_plus.stop, self.d_plus.stop + self.n_classes)
+
+    @property
+    def e_plus(self) -> slice:
+        return slice(self.d_minus.stop, self.d_minus.stop + self.n_securities)
+
+    @property
+    def e_minus(self) -> slice:
+        return slice(self.e_plus.stop, self.e_plus.stop + self.n_securities)
+
+    @property
+    def n_vars(self) -> int:
+        return self.e_minus.stop
+
+    def index(self, block: slice) -> np.ndarray:
+        return np.arange(block.start, block.stop)
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """Rows of one constraint family: lb ≤ A x ≤ ub, A given as triplets with local row numbers."""
+
+    name: str
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.lb)
+
+
+@dataclass
+class LinearProgram:
+    """minimize c·x  subject to  row_lb ≤ A x ≤ row_ub,  lb ≤ x ≤ ub."""
+
+    c: np.ndarray
+    A: sp.csr_matrix
+    row_lb: np.ndarray
+    row_ub: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    row_names: list[tuple[str, int, int]]  # (family, first row, last row + 1)
+
+    def with_row(self, coefficients: np.ndarray, lb: float, ub: float, name: str) -> "LinearProgram":
+        """A copy with one more dense row (used for the drift-first second pass)."""
+        A = sp.vstack([self.A, sp.csr_matrix(coefficients.reshape(1, -1))], format="csr")
+        n = self.A.shape[0]
+        return LinearProgram(
+            self.c, A, np.append(self.row_lb, lb), np.append(self.row_ub, ub), self.lb, self.ub,
+            self.row_names + [(name, n, n + 1)],
+        )
+
+
+def assemble(n_vars: int, c: np.ndarray, lb: np.ndarray, ub: np.ndarray, blocks: list[RowBlock]) -> LinearProgram:
+    offsets = np.cumsum([0] + [b.n_rows for b in blocks])
+    rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets)])
+    cols = np.concatenate([b.cols for b in blocks])
+    vals = np.concatenate([b.vals for b in blocks])
+    A = sp.csr_matrix((vals, (rows, cols)), shape=(int(offsets[-1]), n_vars))
+    names = [(b.name, int(off), int(off + b.n_rows)) for b, off in zip(blocks, offsets)]
+    return LinearProgram(
+        c, A, np.concatenate([b.lb for b in blocks]), np.concatenate([b.ub for b in blocks]), lb, ub, names
+    )

@@ -1,0 +1,159 @@
+"""The household rebalancing LP: its data, and its formulation.
+
+One linear program per household, across all of its accounts. Money variables are in dollars at
+the as-of close (shares = dollars / price), which keeps the LP well scaled across $5 and $5,000
+stocks.
+
+Sets
+    A   accounts of the household (taxable, traditional IRA, Roth IRA)
+    S   securities: everything held plus everything the model holds
+    L   open tax lots; lot l sits in account a(l) and holds security s(l)
+    C   asset classes, including the cash class
+    B ⊆ A × S  buy candidates: s is in the model and may be bought (not wash-sale blocked)
+
+Data
+    p_s     price;  q_l shares in lot l;  k_l its total basis
+    U_l = q_l p_{s(l)}   the lot's market value (its largest possible sale)
+    g_l = 1 − k_l / U_l  gain per dollar of proceeds (negative for a loss lot)
+    τ_l     marginal rate on the lot's gain: 0 in IRAs; short- or long-term combined rate otherwise
+    c⁰_a, m_a   the account's cash and minimum cash
+    H⁰_s, H⁰_c  household holdings of security s / class c;  C⁰ = Σ_a c⁰_a
+    V = Σ_s H⁰_s + C⁰    household value;  w_s, W_c model weights (W_cash for cash)
+    κ       trading cost per dollar traded;  λ_C, λ_S drift penalties per dollar of drift
+    α_{a,s} location value per dollar of s held in a (asset location; Meet Joe's coefficients)
+
+Variables (all ≥ 0)
+    u_l ≤ U_l         dollars of lot l sold (lot relief is the optimizer's choice)
+    v_{a,s}, (a,s)∈B  dollars of s bought in account a
+    d⁺_c, d⁻_c        class c above / below target, dollars
+    e⁺_s, e⁻_s        security s above / below target, dollars
+
+Holdings after trading:  h_{a,s} = H⁰_{a,s} − Σ_{l∈(a,s)} u_l + v_{a,s};  cash_a = c⁰_a + Σ_{l∈a} u_l − Σ_s v_{a,s}
+
+Constraints (one generator each, optimizer/constraints/)
+    cash          c⁰_a + Σ_{l∈a} u_l − Σ_s v_{a,s} ≥ m_a            ∀a   (no money moves between accounts)
+    class drift   Σ_{s∈c} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − d⁺_c + d⁻_c = W_c V     ∀c ≠ cash
+                  C⁰ + Σ_l u_l − Σ v − d⁺_cash + d⁻_cash = W_cash V
+    security drift  H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s} − e⁺_s + e⁻_s = w_s V   ∀s
+    no shorts     u_l ≤ U_l (variable bound); nothing else decreases a holding
+    wash sales    (bounds) v_{a,s} = 0 for s (or its identical group) sold at a loss in the last 30
+                  days in any account; u_l = 0 for a loss lot whose security was bought in the
+                  last 30 days in any account
+
+Objective terms (optimizer/terms/), minimized as a weighted sum
+    drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
+    tax           Σ_l τ_l g_l u_l                  (a loss earns its rate back)
+    trading cost  κ (Σ_l u_l + Σ v_{a,s})
+    location      −Σ α_{a,s} h_{a,s}  =  Σ_l α_{a(l),s(l)} u_l − Σ α_{a,s} v_{a,s} + constant
+With ``priority="drift_first"`` the LP is solved twice: first for the least weighted drift D*,
+then for the whole objective subject to drift ≤ D* + 1e-7 V max(λ) (Betterment's order).
+
+"Not a buy and a loss sale of the same security in one run" is modelled as a two-pass LP with
+fixed trade directions (Moehle, Kochenderfer, Boyd and Ang, 2021): solve; for every identical
+group both bought and sold at a loss, keep the larger side and bound the other to zero; resolve.
+Bounds only tighten, so this ends after at most |S| rounds (in practice one or two).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Trade-offs of the objective; every weight is dollars of penalty per dollar."""
+
+    class_drift_penalty: float = 0.10  # λ_C
+    security_drift_penalty: float = 0.02  # λ_S
+    trading_cost_rate: float = 0.0005  # κ: 5 bp per dollar traded
+    priority: Literal["weighted", "drift_first"] = "weighted"
+    dust_usd: float = 0.01  # trades below one cent are solver noise, not trades
+    wash_sale_window_days: int = 30
+
+
+@dataclass(frozen=True)
+class HouseholdProblem:
+    """Everything the LP of one household needs, as arrays (built by tasks.build_problems)."""
+
+    household_id: str
+    as_of: dt.date
+    # accounts A
+    account_ids: np.ndarray  # str[A]
+    account_taxable: np.ndarray  # bool[A]
+    cash_usd: np.ndarray  # float[A]  c⁰_a
+    min_cash_usd: np.ndarray  # float[A]  m_a
+    # securities S
+    security_ids: np.ndarray  # str[S]
+    price_usd: np.ndarray  # float[S]  p_s
+    security_class: np.ndarray  # int[S] index into class_names
+    identical_group: np.ndarray  # int[S] wash-sale group index
+    target_weight: np.ndarray  # float[S]  w_s
+    buy_blocked: np.ndarray  # bool[S]  wash-sale window (sold at a loss within 30 days)
+    # classes C; the last one is cash
+    class_names: tuple[str, ...]
+    class_target_weight: np.ndarray  # float[C]  W_c
+    # lots L
+    lot_ids: np.ndarray  # str[L]
+    lot_account: np.ndarray  # int[L]
+    lot_security: np.ndarray  # int[L]
+    lot_quantity_shares: np.ndarray  # float[L]
+    lot_basis_usd: np.ndarray  # float[L] total basis k_l
+    lot_acquired: np.ndarray  # datetime64[D][L]
+    lot_loss_sale_blocked: np.ndarray  # bool[L] (security bought within 30 days)
+    # tax
+    short_term_rate: float
+    long_term_rate: float
+    # α_{a,s}; zeros when the household has no location preference
+    location_value: np.ndarray = field(default=None)  # float[A, S]
+
+    @property
+    def n_accounts(self) -> int:
+        return len(self.account_ids)
+
+    @property
+    def n_securities(self) -> int:
+        return len(self.security_ids)
+
+    @property
+    def n_lots(self) -> int:
+        return len(self.lot_ids)
+
+    @property
+    def cash_class(self) -> int:
+        return len(self.class_names) - 1
+
+    @property
+    def lot_value_usd(self) -> np.ndarray:
+        return self.lot_quantity_shares * self.price_usd[self.lot_security]
+
+    @property
+    def lot_long_term(self) -> np.ndarray:
+        """Long-term when sold today: held more than one year (tax.long_term_from)."""
+        from optimizer.tax import long_term_from
+
+        return long_term_from(self.lot_acquired) <= np.datetime64(self.as_of, "D")
+
+    @property
+    def lot_tax_rate(self) -> np.ndarray:
+        rate = np.where(self.lot_long_term, self.long_term_rate, self.short_term_rate)
+        return np.where(self.account_taxable[self.lot_account], rate, 0.0)
+
+    @property
+    def holdings_usd(self) -> np.ndarray:
+        """H⁰_{a,s} as an [A, S] matrix."""
+        h = np.zeros((self.n_accounts, self.n_securities))
+        np.add.at(h, (self.lot_account, self.lot_security), self.lot_value_usd)
+        return h
+
+    @property
+    def total_value_usd(self) -> float:
+        return float(self.lot_value_usd.sum() + self.cash_usd.sum())
+
+    def location(self) -> np.ndarray:
+        if self.location_value is None:
+            return np.zeros((self.n_accounts, self.n_securities))
+        return self.location_value

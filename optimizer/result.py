@@ -1,0 +1,66 @@
+"""What a household's solve decided, in dollars and shares, with the derived figures reports need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.problem import HouseholdProblem
+
+
+@dataclass(frozen=True)
+class HouseholdSolution:
+    problem: HouseholdProblem
+    lot_sold_usd: np.ndarray  # float[L], u_l after removing solver dust
+    buy_account: np.ndarray  # int[K] accounts of the buys (only nonzero buys)
+    buy_security: np.ndarray  # int[K]
+    buy_usd: np.ndarray  # float[K]
+    objective: float
+    passes: int  # LP solves it took (wash-sale direction fixing, drift-first)
+
+    @property
+    def lot_sold_shares(self) -> np.ndarray:
+        p = self.problem
+        shares = self.lot_sold_usd / p.price_usd[p.lot_security]
+        # A lot sold to within a cent of its value is sold whole: no 1e-9-share remnants.
+        return np.where(np.isclose(self.lot_sold_usd, p.lot_value_usd, rtol=0, atol=0.01), p.lot_quantity_shares, shares)
+
+    @property
+    def buy_shares(self) -> np.ndarray:
+        return self.buy_usd / self.problem.price_usd[self.buy_security]
+
+    @property
+    def holdings_after_usd(self) -> np.ndarray:
+        p = self.problem
+        h = p.holdings_usd
+        np.add.at(h, (p.lot_account, p.lot_security), -self.lot_sold_usd)
+        np.add.at(h, (self.buy_account, self.buy_security), self.buy_usd)
+        return h
+
+    @property
+    def cash_after_usd(self) -> np.ndarray:
+        p = self.problem
+        sold = np.bincount(p.lot_account, weights=self.lot_sold_usd, minlength=p.n_accounts)
+        bought = np.bincount(self.buy_account, weights=self.buy_usd, minlength=p.n_accounts)
+        return p.cash_usd + sold - bought
+
+    @property
+    def realized_gain_usd(self) -> np.ndarray:
+        """Per lot: proceeds − pro-rata basis of the shares sold."""
+        p = self.problem
+        fraction = self.lot_sold_shares / p.lot_quantity_shares
+        return self.lot_sold_usd - fraction * p.lot_basis_usd
+
+
+def drift(p: HouseholdProblem, holdings_usd: np.ndarray, cash_usd: np.ndarray) -> tuple[float, float]:
+    """(class drift, security drift): ½ Σ |weight − target| over classes and over securities."""
+    total = holdings_usd.sum() + cash_usd.sum()
+    if total <= 0:
+        return 0.0, 0.0
+    by_security = holdings_usd.sum(axis=0)
+    by_class = np.bincount(p.security_class, weights=by_security, minlength=len(p.class_names))
+    by_class[p.cash_class] += cash_usd.sum()
+    class_drift = 0.5 * np.abs(by_class / total - p.class_target_weight).sum()
+    security_drift = 0.5 * (np.abs(by_security / total - p.target_weight).sum() + abs(cash_usd.sum() / total - p.class_target_weight[p.cash_class]))
+    return float(class_drift), float(security_drift)

@@ -1,0 +1,1 @@
+"""Objective terms: each returns its coefficient vector over the layout's variables."""

@@ -1,0 +1,62 @@
+"""Independent re-check of a household's trades before anything is written.
+
+It works from the trade list in shares and the problem's raw data, not from LP variables, so a
+bug in the formulation or in reading the solution is caught here rather than at the custodian.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.problem import HouseholdProblem
+from optimizer.result import HouseholdSolution
+
+CASH_TOLERANCE_USD = 0.01  # dust trades (< 1 cent) dropped after solving may move cash by this much
+SHARE_TOLERANCE = 1e-9
+
+
+def verify(sol: HouseholdSolution) -> list[str]:
+    """Every rule the trades break, in words; empty when all hold."""
+    p = sol.problem
+    sold = sol.lot_sold_shares
+    problems: list[str] = []
+
+    over = sold > p.lot_quantity_shares * (1 + SHARE_TOLERANCE)
+    problems += [f"lot {p.lot_ids[i]} oversold: {sold[i]:.6f} of {p.lot_quantity_shares[i]:.6f} shares" for i in np.flatnonzero(over)]
+    problems += [f"lot {p.lot_ids[i]}: negative sale" for i in np.flatnonzero(sold < 0)]
+    problems += [
+        f"buy of {p.security_ids[s]} in {p.account_ids[a]}: not a positive amount"
+        for a, s in zip(sol.buy_account[sol.buy_shares <= 0], sol.buy_security[sol.buy_shares <= 0])
+    ]
+
+    price = p.price_usd
+    proceeds = np.bincount(p.lot_account, weights=sold * price[p.lot_security], minlength=p.n_accounts)
+    cost = np.bincount(sol.buy_account, weights=sol.buy_shares * price[sol.buy_security], minlength=p.n_accounts)
+    cash_after = p.cash_usd + proceeds - cost
+    below = cash_after < p.min_cash_usd - CASH_TOLERANCE_USD
+    problems += [
+        f"account {p.account_ids[a]}: cash after trading ${cash_after[a]:,.2f} below minimum ${p.min_cash_usd[a]:,.2f}"
+        for a in np.flatnonzero(below)
+    ]
+
+    not_in_model = p.target_weight[sol.buy_security] <= 0
+    problems += [f"buy of {p.security_ids[s]}: not in the household's model" for s in sol.buy_security[not_in_model]]
+
+    # Wash sales, across every account of the household (identical groups, not just tickers).
+    group = p.identical_group
+    blocked_groups = set(group[p.buy_blocked].tolist())
+    problems += [
+        f"buy of {p.security_ids[s]}: sold at a loss within the last 30 days (wash sale)"
+        for s in sol.buy_security if group[s] in blocked_groups
+    ]
+    basis_sold = np.divide(sold, p.lot_quantity_shares) * p.lot_basis_usd
+    loss_sale = (sold > 0) & (sold * price[p.lot_security] < basis_sold)
+    problems += [
+        f"loss sale of lot {p.lot_ids[i]} ({p.security_ids[p.lot_security[i]]}): bought within the last 30 days (wash sale)"
+        for i in np.flatnonzero(loss_sale & p.lot_loss_sale_blocked)
+    ]
+    both = set(group[sol.buy_security].tolist()) & set(group[p.lot_security[loss_sale]].tolist())
+    problems += [
+        f"{', '.join(p.security_ids[group == g])}: bought and sold at a loss in the same run (wash sale)" for g in sorted(both)
+    ]
+    return problems
