@@ -73,6 +73,11 @@ def polars_schema(model: type) -> dict[str, pl.DataType]:
     return {s.name: s.polars_dtype for s in column_specs(model)}
 
 
+def empty_good(model: type) -> pl.DataFrame:
+    """The typed frame of a file that could not be used: no rows, every column."""
+    return pl.DataFrame(schema={LINE: pl.Int64, **polars_schema(model)})
+
+
 @dataclass
 class ParsedFile:
     """A file checked against its contract: typed good rows, error rows, and file-level problems."""
@@ -80,16 +85,21 @@ class ParsedFile:
     label: str
     good: pl.DataFrame
     errors: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ERROR_SCHEMA))
-    # Rows (line numbers) set aside, with the raw text of their columns, for attribution to households.
-    bad_rows: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Rows set aside, with the raw text of their columns (and _line), for attribution to households.
+    bad_rows: pl.DataFrame | None = None
     file_error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    raw: pl.DataFrame | None = None  # the text as read, for the warehouse's raw layer
+
+    def __post_init__(self) -> None:
+        if self.bad_rows is None:
+            self.bad_rows = pl.DataFrame(schema={LINE: pl.Int64, **{c: pl.String for c in self.good.columns if c != LINE}})
 
 
 def read_text_frame(path: Path) -> pl.DataFrame:
     """Every column as text, with the 1-based file line of each row (header is line 1)."""
     df = pl.read_csv(
-        path, infer_schema=False, encoding="utf8-lossy", missing_utf8_is_empty_string=False, raise_if_empty=False
+        path, infer_schema=False, encoding="utf8-lossy", raise_if_empty=False
     )
     df = df.rename({c: c.lstrip("\ufeff").strip() for c in df.columns})
     return df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
@@ -141,7 +151,7 @@ def parse_frame(raw: pl.DataFrame, contract: FileContract, label: str) -> Parsed
     missing = [s.name for s in specs if s.required and s.name not in raw.columns]
     if missing:
         return ParsedFile(
-            label, pl.DataFrame(schema=polars_schema(contract.model)),
+            label, empty_good(contract.model),
             file_error=f"{label}: missing column(s) {', '.join(missing)}",
         )
     warnings = []
@@ -181,7 +191,7 @@ def parse_frame(raw: pl.DataFrame, contract: FileContract, label: str) -> Parsed
             bad_lines = pl.concat([bad_lines, dup.get_column(LINE).alias("row")])
     errors = pl.concat(error_parts) if error_parts else pl.DataFrame(schema=ERROR_SCHEMA)
     bad_rows = raw.filter(pl.col(LINE).is_in(bad_lines.implode()))
-    return ParsedFile(label, good, errors.sort("row", "field"), bad_rows, warnings=warnings)
+    return ParsedFile(label, good, errors.sort("row", "field"), bad_rows, warnings=warnings, raw=raw)
 
 
 def read_and_parse(path: Path, contract: FileContract, label: str) -> ParsedFile:
@@ -189,10 +199,10 @@ def read_and_parse(path: Path, contract: FileContract, label: str) -> ParsedFile
     try:
         raw = read_text_frame(path)
     except FileNotFoundError:
-        return ParsedFile(label, pl.DataFrame(schema=polars_schema(contract.model)), file_error=f"{label}: file missing")
+        return ParsedFile(label, empty_good(contract.model), file_error=f"{label}: file missing")
     except Exception as exc:  # noqa: BLE001 - any parser failure holds the file, with its message
         return ParsedFile(
-            label, pl.DataFrame(schema=polars_schema(contract.model)), file_error=f"{label}: unreadable ({exc})".splitlines()[0]
+            label, empty_good(contract.model), file_error=f"{label}: unreadable ({exc})".splitlines()[0]
         )
     return parse_frame(raw, contract, label)
 

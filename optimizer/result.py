@@ -24,7 +24,8 @@ class HouseholdSolution:
         p = self.problem
         shares = self.lot_sold_usd / p.price_usd[p.lot_security]
         # A lot sold to within a cent of its value is sold whole: no 1e-9-share remnants.
-        return np.where(np.isclose(self.lot_sold_usd, p.lot_value_usd, rtol=0, atol=0.01), p.lot_quantity_shares, shares)
+        whole = (self.lot_sold_usd > 0) & np.isclose(self.lot_sold_usd, p.lot_value_usd, rtol=0, atol=0.01)
+        return np.where(whole, p.lot_quantity_shares, shares)
 
     @property
     def buy_shares(self) -> np.ndarray:

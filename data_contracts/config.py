@@ -1,0 +1,42 @@
+"""Run configuration: the embedded defaults, overridable from a YAML/JSON file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+# α: value of holding one dollar of an asset class in an account kind, per dollar (horizon-adjusted).
+# Small next to the drift penalties: asset location decides *where* a class sits, never *how much*.
+DEFAULT_LOCATION_VALUE: dict[str, dict[str, float]] = {
+    "us_large_cap": {"taxable": 0.003, "traditional_ira": 0.0, "roth_ira": 0.004},
+    "us_small_cap": {"taxable": 0.002, "traditional_ira": 0.0, "roth_ira": 0.004},
+    "intl_developed": {"taxable": 0.003, "traditional_ira": 0.0, "roth_ira": 0.003},
+    "emerging_markets": {"taxable": 0.002, "traditional_ira": 0.0, "roth_ira": 0.004},
+    "us_aggregate_bonds": {"taxable": 0.0, "traditional_ira": 0.004, "roth_ira": 0.002},
+    "treasury_inflation": {"taxable": 0.0, "traditional_ira": 0.004, "roth_ira": 0.002},
+    "municipal_bonds": {"taxable": 0.004, "traditional_ira": 0.0, "roth_ira": 0.0},
+    "high_yield_bonds": {"taxable": 0.0, "traditional_ira": 0.005, "roth_ira": 0.003},
+    "us_reits": {"taxable": 0.0, "traditional_ira": 0.005, "roth_ira": 0.005},
+    "commodities": {"taxable": 0.0, "traditional_ira": 0.003, "roth_ira": 0.002},
+}
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    class_drift_penalty: float = Field(0.10, ge=0, description="λ_C: dollars of penalty per dollar of class drift.")
+    security_drift_penalty: float = Field(0.02, ge=0, description="λ_S: per dollar of security drift.")
+    trading_cost_rate: float = Field(0.0005, ge=0, description="κ: cost per dollar traded.")
+    priority: Literal["weighted", "drift_first"] = Field("weighted", description="Objective: weighted sum or drift first.")
+    batch_size: int = Field(500, ge=1, description="Households per Prefect task.")
+    stale_price_days: int = Field(5, ge=0, description="Calendar days after which a close is stale.")
+    location_value: dict[str, dict[str, float]] = Field(default_factory=lambda: DEFAULT_LOCATION_VALUE)
+
+    @classmethod
+    def load(cls, path: Path | None) -> "RunConfig":
+        if path is None:
+            return cls()
+        return cls.model_validate(yaml.safe_load(Path(path).read_text()) or {})

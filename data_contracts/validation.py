@@ -1,0 +1,201 @@
+"""Cross-file validation of a day's files: what is bad, which households it holds, what proceeds.
+
+Row-level problems come from ``frames.parse_frame``; here they are attributed to households,
+and the checks that need more than one file run frame-wise: unknown accounts and securities,
+missing or stale prices, lots that do not sum to positions, accounts without cash, files dated
+another day, broken models. Every problem becomes an exception row naming file, row, field and
+reason; a household with any error-severity problem is held (no trades), everyone else proceeds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from data_contracts.frames import LINE
+from data_contracts.layout import DayFiles
+from data_contracts.types import CASH_SECURITY_ID
+
+EXCEPTION_SCHEMA = {
+    "household_id": pl.String, "severity": pl.String, "stage": pl.String, "file": pl.String,
+    "row": pl.Int64, "field": pl.String, "reason": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    stale_price_days: int = 5  # a close older than this many calendar days holds the households holding it
+    lot_position_tolerance_shares: float = 1e-3
+    model_weight_tolerance: float = 1e-6
+
+
+@dataclass
+class ValidatedDay:
+    """Typed good rows of every file (custodian files joined to their household) and the verdicts."""
+
+    as_of: dt.date
+    securities: pl.DataFrame
+    prices: pl.DataFrame  # latest close on or before as-of per security
+    models: pl.DataFrame
+    households: pl.DataFrame
+    accounts: pl.DataFrame
+    positions: pl.DataFrame
+    lots: pl.DataFrame
+    transactions: pl.DataFrame
+    cash: pl.DataFrame
+    exceptions: pl.DataFrame
+    held: pl.Series  # household ids with an error
+
+    @property
+    def ready_households(self) -> pl.Series:
+        return self.households.filter(~pl.col("household_id").is_in(self.held.implode()))["household_id"].sort()
+
+
+def _exc(df: pl.DataFrame, severity: str, reason: pl.Expr | str, file: pl.Expr | str | None = None,
+         row: pl.Expr | None = None, field: str | None = None, household: pl.Expr | None = None) -> pl.DataFrame:
+    lit = lambda v, t=pl.String: v if isinstance(v, pl.Expr) else pl.lit(v, t)  # noqa: E731
+    return df.select(
+        (household if household is not None else pl.lit(None, pl.String)).alias("household_id"),
+        pl.lit(severity).alias("severity"), pl.lit("validate").alias("stage"),
+        lit(file).alias("file"), (row if row is not None else pl.lit(None, pl.Int64)).alias("row"),
+        pl.lit(field, pl.String).alias("field"), lit(reason).alias("reason"),
+    ).cast(EXCEPTION_SCHEMA)
+
+
+def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = ValidationConfig()) -> ValidatedDay:
+    out: list[pl.DataFrame] = []
+    f = day.firm
+    securities, models, households = f["securities"].good, f["models"].good, f["households"].good
+    accounts = day.combined("accounts")
+    account_household = accounts.select("account_id", "household_id")
+    # Accounts set aside for bad rows still tell us whose they were (from their raw text).
+    raw_accounts = pl.concat(
+        [files["accounts"].bad_rows.select(pl.col("account_id").str.strip_chars(), pl.col("household_id").str.strip_chars())
+         for files in day.custodians.values() if files["accounts"].bad_rows.height], how="vertical_relaxed",
+    ) if any(files["accounts"].bad_rows.height for files in day.custodians.values()) else account_household.clear()
+    owner = pl.concat([account_household, raw_accounts]).unique("account_id", keep="first")
+    all_households = f["households"].raw.select(pl.col("household_id").str.strip_chars()).drop_nulls().unique() \
+        if f["households"].raw is not None else households.select("household_id")
+
+    # 1. Row-level parse errors, attributed to households.
+    for name, parsed in [(n, p) for n, p in f.items()] + [
+        (n, p) for files in day.custodians.values() for n, p in files.items()
+    ]:
+        if parsed.errors.height == 0:
+            continue
+        errors = parsed.errors.join(parsed.bad_rows.select(pl.col(LINE).alias("row"), *[
+            pl.col(c).str.strip_chars() for c in ("account_id", "household_id") if c in parsed.bad_rows.columns
+        ]), on="row", how="left")
+        if "household_id" not in errors.columns and "account_id" in errors.columns:
+            errors = errors.join(owner, on="account_id", how="left")
+        household = pl.col("household_id") if "household_id" in errors.columns else None
+        reason = pl.format("{}: {} (value {})", pl.col("field"), pl.col("reason"), pl.col("value").fill_null("blank"))
+        out.append(_exc(errors, "error", reason, pl.col("file"), pl.col("row"), None, household)
+                   .with_columns(errors["field"].alias("field")))
+    for parsed in day.all_files():
+        out += [_exc(pl.DataFrame({"x": [0]}), "warning", w, parsed.label) for w in parsed.warnings]
+
+    # 2. Files that could not be used at all.
+    for name, parsed in f.items():
+        if parsed.file_error:
+            out.append(_exc(all_households, "error", f"firm file unusable: {parsed.file_error}", parsed.label,
+                            household=pl.col("household_id")))
+    for cust, files in day.custodians.items():
+        broken = [p for p in files.values() if p.file_error]
+        if not broken:
+            continue
+        reason = "; ".join(p.file_error for p in broken)
+        mine = accounts.filter(pl.col("custodian_id") == cust).select("household_id").unique()
+        out.append(_exc(mine, "error", f"custodian {cust} file unusable: {reason}", broken[0].label,
+                        household=pl.col("household_id")))
+        if files["accounts"].file_error:
+            out.append(_exc(pl.DataFrame({"x": [0]}), "error",
+                            f"custodian {cust}: accounts file unusable, its households cannot be identified: {reason}",
+                            files["accounts"].label))
+
+    # 3. Models: known securities and weights that sum to one.
+    known_sec = securities.select("security_id")
+    bad_model_rows = models.join(known_sec, on="security_id", how="anti").filter(pl.col("security_id") != CASH_SECURITY_ID)
+    sums = models.group_by("model_id").agg(pl.col("target_weight").sum().alias("total"))
+    broken_models = pl.concat([
+        bad_model_rows.select("model_id", pl.format("model {} holds unknown security {}", "model_id", "security_id").alias("why")),
+        sums.filter((pl.col("total") - 1).abs() > config.model_weight_tolerance)
+            .select("model_id", pl.format("model {} weights sum to {}, not 1", "model_id", pl.col("total").round(8)).alias("why")),
+    ])
+    model_errors = f["models"].errors.join(f["models"].bad_rows.select(pl.col(LINE).alias("row"), pl.col("model_id").str.strip_chars()), on="row")
+    broken_models = pl.concat([broken_models, model_errors.select(
+        "model_id", pl.format("model {} has a bad row at firm/models.csv line {}", "model_id", "row").alias("why"))])
+    on_broken = households.join(broken_models, on="model_id")
+    out.append(_exc(on_broken, "error", pl.col("why"), "firm/models.csv", household=pl.col("household_id")))
+    unknown_model = households.join(models.select("model_id").unique(), on="model_id", how="anti")
+    out.append(_exc(unknown_model, "error", pl.format("unknown model {}", "model_id"), f["households"].label,
+                    field="model_id", household=pl.col("household_id")))
+
+    # 4. References between custodian files.
+    positions, lots, cash, txns = (day.combined(n) for n in ("positions", "lots", "cash", "transactions"))
+    unknown_hh = accounts.join(households.select("household_id"), on="household_id", how="anti")
+    out.append(_exc(unknown_hh, "error", pl.format("account {}: unknown household {}", "account_id", "household_id"),
+                    pl.col("_file"), None, "household_id"))
+    for frame, name in ((positions, "positions"), (lots, "lots"), (cash, "cash"), (txns, "transactions")):
+        orphan = frame.join(account_household, on="account_id", how="anti")
+        if name != "transactions":
+            out.append(_exc(orphan, "error", pl.format("unknown account {}", "account_id"), pl.col("_file"), pl.col(LINE), "account_id"))
+    positions, lots, cash, txns = (
+        x.join(account_household, on="account_id") for x in (positions, lots, cash, txns)
+    )
+    for frame, name in ((positions, "positions"), (lots, "lots")):
+        unknown = frame.join(known_sec, on="security_id", how="anti")
+        out.append(_exc(unknown, "error", pl.format("unknown security {}", "security_id"), pl.col("_file"), pl.col(LINE),
+                        "security_id", pl.col("household_id")))
+    for frame in (positions, lots, cash):
+        other_day = frame.filter(pl.col("as_of_date") != as_of)
+        out.append(_exc(other_day, "error", pl.format("file dated {}, run is for {}", "as_of_date", pl.lit(str(as_of))),
+                        pl.col("_file"), pl.col(LINE), "as_of_date", pl.col("household_id")))
+    future = lots.filter(pl.col("acquisition_date") > as_of)
+    out.append(_exc(future, "error", pl.format("acquisition date {} is after the as-of date", "acquisition_date"),
+                    pl.col("_file"), pl.col(LINE), "acquisition_date", pl.col("household_id")))
+
+    # 5. Prices: the latest close on or before as-of, not stale, for everything held or modelled.
+    prices = (f["prices"].good.filter(pl.col("price_date") <= as_of).sort("price_date")
+              .group_by("security_id").agg(pl.col("price_date").last(), pl.col("close_usd").last()))
+    held_secs = lots.select("household_id", "security_id", "_file", LINE)
+    no_price = held_secs.join(prices, on="security_id", how="anti").join(known_sec, on="security_id")
+    out.append(_exc(no_price, "error", pl.format("no price on or before {} for {}", pl.lit(str(as_of)), "security_id"),
+                    pl.col("_file"), pl.col(LINE), "security_id", pl.col("household_id")))
+    stale = held_secs.join(prices.filter(pl.col("price_date") < as_of - dt.timedelta(days=config.stale_price_days)),
+                           on="security_id")
+    out.append(_exc(stale, "error", pl.format("price of {} is stale (last close {})", "security_id", "price_date"),
+                    pl.col("_file"), pl.col(LINE), "security_id", pl.col("household_id")))
+    model_no_price = households.join(models.filter(pl.col("security_id") != CASH_SECURITY_ID), on="model_id") \
+        .join(prices, on="security_id", how="anti").join(known_sec, on="security_id")
+    out.append(_exc(model_no_price, "error", pl.format("model security {} has no price", "security_id"),
+                    "firm/prices.csv", None, "security_id", pl.col("household_id")))
+
+    # 6. Lots reconcile to positions; every account has cash; every household has an account.
+    lot_qty = lots.group_by("account_id", "security_id").agg(pl.col("quantity_shares").sum().alias("lot_qty"))
+    recon = positions.join(lot_qty, on=["account_id", "security_id"], how="full", coalesce=True).join(
+        account_household.rename({"household_id": "hh"}), on="account_id", how="left")
+    recon = recon.with_columns(pl.col("quantity_shares").fill_null(0.0), pl.col("lot_qty").fill_null(0.0))
+    mismatch = recon.filter((pl.col("quantity_shares") - pl.col("lot_qty")).abs() > config.lot_position_tolerance_shares)
+    out.append(_exc(mismatch, "error", pl.format("lots of {} in account {} sum to {} shares but the position is {}",
+                                                 "security_id", "account_id", pl.col("lot_qty").round(6),
+                                                 pl.col("quantity_shares").round(6)),
+                    pl.col("_file").fill_null("lots.csv"), pl.col(LINE), "quantity_shares", pl.col("hh")))
+    no_cash = accounts.join(cash.select("account_id"), on="account_id", how="anti")
+    out.append(_exc(no_cash, "error", pl.format("account {} has no cash balance row", "account_id"),
+                    pl.col("_file").str.replace("accounts.csv", "cash.csv"), None, "account_id", pl.col("household_id")))
+    no_accounts = households.join(accounts.select("household_id"), on="household_id", how="anti")
+    out.append(_exc(no_accounts, "error", "household has no accounts in any custodian file", f["households"].label,
+                    None, "household_id", pl.col("household_id")))
+    sells_no_basis = txns.filter((pl.col("transaction_type") == "sell") & pl.col("cost_basis_usd").is_null())
+    out.append(_exc(sells_no_basis, "warning", "sell without cost basis: treated as a loss for wash-sale windows",
+                    pl.col("_file"), pl.col(LINE), "cost_basis_usd", pl.col("household_id")))
+
+    exceptions = pl.concat([e for e in out if e.height], how="vertical_relaxed") if any(e.height for e in out) \
+        else pl.DataFrame(schema=EXCEPTION_SCHEMA)
+    exceptions = exceptions.unique(maintain_order=True).sort(
+        "household_id", "file", "row", "field", "reason", nulls_last=True)
+    held = exceptions.filter((pl.col("severity") == "error") & pl.col("household_id").is_not_null())["household_id"].unique().sort()
+    return ValidatedDay(as_of, securities, prices, models, households, accounts, positions, lots, txns, cash, exceptions, held)

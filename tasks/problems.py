@@ -1,0 +1,113 @@
+"""From validated frames to one ``HouseholdProblem`` per household (pure: polars and numpy only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from data_contracts.config import RunConfig
+from data_contracts.types import CASH_ASSET_CLASS, CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
+from data_contracts.validation import ValidatedDay
+from optimizer.problem import HouseholdProblem
+from optimizer.tax import combined_rates
+
+WASH_WINDOW_DAYS = 30
+ACQUISITIONS = ("buy", "reinvested_dividend")
+
+
+def wash_sale_windows(day: ValidatedDay) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(loss_sales, recent_buys): per household, the identical groups sold at a loss / bought in the last 30 days.
+
+    Loss sales count in taxable accounts only (an IRA sale realizes no loss); buys count in every
+    account, IRAs included. A sell without basis is treated as a loss (conservative).
+    """
+    since = day.as_of - dt.timedelta(days=WASH_WINDOW_DAYS)
+    group = day.securities.select("security_id", pl.coalesce("identical_group", "security_id").alias("group"))
+    recent = day.transactions.filter(pl.col("trade_date").is_between(since, day.as_of)).join(
+        day.accounts.select("account_id", "account_type"), on="account_id")
+    recent = recent.join(group, on="security_id", how="left").with_columns(pl.coalesce("group", "security_id").alias("group"))
+    loss_sales = recent.filter(
+        (pl.col("transaction_type") == "sell") & pl.col("account_type").is_in(list(TAXABLE_ACCOUNT_TYPES))
+        & (pl.col("cost_basis_usd").is_null() | (pl.col("amount_usd") < pl.col("cost_basis_usd")))
+    ).select("household_id", "group").unique()
+    buys = pl.concat([
+        recent.filter(pl.col("transaction_type").is_in(ACQUISITIONS)).select("household_id", "group"),
+        day.lots.filter(pl.col("acquisition_date") >= since).join(group, on="security_id").select("household_id", "group"),
+    ]).unique()
+    return loss_sales, buys
+
+
+def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfig) -> list[HouseholdProblem]:
+    ids = pl.Series(household_ids, dtype=pl.String).implode()
+    sec = day.securities.join(day.prices.select("security_id", "close_usd"), on="security_id", how="left").with_columns(
+        pl.coalesce("identical_group", "security_id").alias("group"))
+    hh = day.households.filter(pl.col("household_id").is_in(ids))
+    accounts = day.accounts.filter(pl.col("household_id").is_in(ids)).join(
+        day.cash.select("account_id", "cash_usd"), on="account_id", how="left").sort("account_id")
+    lots = day.lots.filter(pl.col("household_id").is_in(ids)).sort("account_id", "security_id", "lot_id")
+    targets = hh.select("household_id", "model_id").join(day.models, on="model_id")
+    loss_sales, buys = wash_sale_windows(day)
+    loss_sales, buys = (x.filter(pl.col("household_id").is_in(ids)) for x in (loss_sales, buys))
+
+    parts = {name: {k[0]: v for k, v in frame.partition_by("household_id", as_dict=True).items()}
+             for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
+                                 ("loss_sales", loss_sales), ("buys", buys))}
+    sec_row = {s: i for i, s in enumerate(sec["security_id"].to_list())}
+    sec_price = sec["close_usd"].to_numpy()
+    sec_class = sec["asset_class"].to_numpy()
+    sec_group = sec["group"].to_numpy()
+    empty = {name: frame.clear() for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
+                                                      ("loss_sales", loss_sales), ("buys", buys))}
+    problems = []
+    for row in hh.sort("household_id").iter_rows(named=True):
+        h = row["household_id"]
+        get = lambda name: parts[name].get(h, empty[name])  # noqa: E731
+        problems.append(_problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
+                                 sec_row, sec_price, sec_class, sec_group, day.as_of, config))
+    return problems
+
+
+def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.DataFrame, loss_sales: pl.DataFrame,
+             buys: pl.DataFrame, sec_row: dict[str, int], sec_price: np.ndarray, sec_class: np.ndarray,
+             sec_group: np.ndarray, as_of: dt.date, config: RunConfig) -> HouseholdProblem:
+    target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
+    cash_target = target.pop(CASH_SECURITY_ID, 0.0)
+    securities = sorted(set(lots["security_id"].to_list()) | set(target))
+    rows = np.array([sec_row[s] for s in securities], dtype=np.int64)
+    classes = sorted(set(sec_class[rows].tolist())) + [CASH_ASSET_CLASS]
+    class_index = {c: i for i, c in enumerate(classes)}
+    security_class = np.array([class_index[c] for c in sec_class[rows]], dtype=np.int64)
+    target_weight = np.array([target.get(s, 0.0) for s in securities])
+    class_target = np.bincount(security_class, weights=target_weight, minlength=len(classes))
+    class_target[-1] = cash_target
+    groups = sec_group[rows]
+    group_index = {g: i for i, g in enumerate(sorted(set(groups.tolist())))}
+    identical_group = np.array([group_index[g] for g in groups], dtype=np.int64)
+    blocked = set(loss_sales["group"].to_list())
+    bought = set(buys["group"].to_list())
+
+    account_ids = accounts["account_id"].to_numpy()
+    acc_index = {a: i for i, a in enumerate(account_ids)}
+    account_type = accounts["account_type"].to_list()
+    sec_index = {s: i for i, s in enumerate(securities)}
+    lot_security = np.array([sec_index[s] for s in lots["security_id"].to_list()], dtype=np.int64)
+    kind = ["taxable" if t in TAXABLE_ACCOUNT_TYPES else t for t in account_type]
+    location = np.array([[config.location_value.get(sec_class[r], {}).get(k, 0.0) for r in rows] for k in kind])
+    st_rate, lt_rate = combined_rates(hh["federal_ordinary_rate"], hh["federal_ltcg_rate"], hh["state_rate"], hh["niit_applies"])
+    return HouseholdProblem(
+        household_id=hh["household_id"], as_of=as_of,
+        account_ids=account_ids, account_taxable=np.array([t in TAXABLE_ACCOUNT_TYPES for t in account_type], dtype=bool),
+        cash_usd=accounts["cash_usd"].to_numpy().astype(float), min_cash_usd=accounts["min_cash_usd"].to_numpy().astype(float),
+        security_ids=np.array(securities, dtype=object), price_usd=sec_price[rows].astype(float),
+        security_class=security_class, identical_group=identical_group, target_weight=target_weight,
+        buy_blocked=np.array([g in blocked for g in groups], dtype=bool),
+        class_names=tuple(classes), class_target_weight=class_target,
+        lot_ids=lots["lot_id"].to_numpy(), lot_account=np.array([acc_index[a] for a in lots["account_id"].to_list()], dtype=np.int64),
+        lot_security=lot_security, lot_quantity_shares=lots["quantity_shares"].to_numpy().astype(float),
+        lot_basis_usd=lots["cost_basis_usd"].to_numpy().astype(float),
+        lot_acquired=lots["acquisition_date"].to_numpy().astype("datetime64[D]"),
+        lot_loss_sale_blocked=np.array([g in bought for g in groups[lot_security]], dtype=bool) if len(lot_security) else np.zeros(0, bool),
+        short_term_rate=st_rate, long_term_rate=lt_rate, location_value=location.reshape(len(kind), len(rows)),
+    )
