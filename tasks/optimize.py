@@ -1,0 +1,49 @@
+"""optimize: build and solve the LPs of one batch of households; a household's failure stays its own."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from data_contracts.config import RunConfig
+from data_contracts.validation import ValidatedDay
+from optimizer.errors import HouseholdInfeasible, OptimizerError
+from optimizer.problem import SolveParams
+from optimizer.solve import solve_household
+from tasks.outcomes import BatchResult, household_exception
+from tasks.problems import build_problems
+
+
+def solve_params(config: RunConfig) -> SolveParams:
+    return SolveParams(
+        class_drift_penalty=config.class_drift_penalty, security_drift_penalty=config.security_drift_penalty,
+        trading_cost_rate=config.trading_cost_rate, priority=config.priority,
+    )
+
+
+def plan_batches(household_ids: list[str], batch_size: int) -> list[list[str]]:
+    return [household_ids[i:i + batch_size] for i in range(0, len(household_ids), batch_size)]
+
+
+def batch_name(household_ids: list[str]) -> str:
+    return f"optimize {household_ids[0]}..{household_ids[-1]} ({len(household_ids)} households)"
+
+
+def optimize_households(day: ValidatedDay, household_ids: list[str], config: RunConfig) -> BatchResult:
+    result = BatchResult(household_ids)
+    params = solve_params(config)
+    for problem in build_problems(day, household_ids, config):
+        try:
+            result.solutions.append(solve_household(problem, params))
+        except HouseholdInfeasible as exc:
+            result.infeasible += 1
+            result.exceptions.append(household_exception(problem.household_id, "optimize", f"infeasible: {exc}"))
+        except OptimizerError as exc:
+            result.infeasible += 1
+            result.exceptions.append(household_exception(problem.household_id, "optimize", str(exc)))
+    return result
+
+
+@task(name="optimize-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def optimize_batch(day: ValidatedDay, household_ids: list[str], config: RunConfig) -> BatchResult:
+    return optimize_households(day, household_ids, config)

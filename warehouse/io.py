@@ -1,0 +1,41 @@
+"""Atomic, idempotent partition writes: a run replaces its own partition and nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import polars as pl
+
+from warehouse.schema import PARTITION_KEYS, TABLES
+
+
+def partition_dir(root: Path, table: str, as_of: dt.date, run_id: str) -> Path:
+    return Path(root) / table / f"as_of_date={as_of.isoformat()}" / f"run_id={run_id}"
+
+
+def write_partition(root: Path, table: str, as_of: dt.date, run_id: str, frame: pl.DataFrame) -> Path:
+    """Write one table's partition: temp file, then rename over the old file (readers never see half)."""
+    if table not in TABLES:
+        raise KeyError(f"table {table!r} is not in warehouse.schema.TABLES")
+    target = partition_dir(root, table, as_of, run_id)
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = target / f".part-{uuid.uuid4().hex}.parquet.tmp"
+    frame.drop([k for k in PARTITION_KEYS if k in frame.columns]).write_parquet(tmp, statistics=True)
+    os.replace(tmp, target / "part-0.parquet")
+    return target / "part-0.parquet"
+
+
+def replace_dir_atomically(staging: Path, final: Path) -> None:
+    """Publish a fully written folder under its final name; an earlier copy is swapped out whole."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex}")
+        os.replace(final, trash)
+        os.replace(staging, final)
+        shutil.rmtree(trash)
+    else:
+        os.replace(staging, final)
