@@ -20,13 +20,21 @@ from optimizer.terms.tax import lot_gain_per_dollar
 def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) -> HouseholdSolution:
     lay, lp = build_lp(p, params)
     _check_cash_can_be_met(p, lay, lp)
-    passes = 0
     loss_lot = lot_gain_per_dollar(p) < 0
+    x, objective, passes = _solve_with_priority(p, lay, lp, params)
     for _ in range(p.n_securities + 1):
-        x, objective, n = _solve_with_priority(p, lay, lp, params)
-        passes += n
-        if not _fix_wash_sale_directions(p, lay, lp, x, loss_lot, params.dust_usd):
+        before = lp.ub.copy()
+        if not _fix_wash_sale_directions(p, lay, lp, x, loss_lot, params.dust_usd, keep_larger=True):
             break
+        try:
+            x, objective, n = _solve_with_priority(p, lay, lp, params)
+        except HouseholdInfeasible:
+            # Keeping the buys took away sales the cash minimum needs; dropping the buys instead
+            # is always feasible (a buy only ever spends cash).
+            lp.ub[:] = before
+            _fix_wash_sale_directions(p, lay, lp, x, loss_lot, params.dust_usd, keep_larger=False)
+            x, objective, n = _solve_with_priority(p, lay, lp, params)
+        passes += n
     u = _clean(x[lay.u], lp.ub[lay.u], params.dust_usd)
     v = _clean(x[lay.v], lp.ub[lay.v], params.dust_usd)
     bought = np.flatnonzero(v)
@@ -70,9 +78,11 @@ def _checked(sol: LpSolution, p: HouseholdProblem) -> LpSolution:
 
 
 def _fix_wash_sale_directions(
-    p: HouseholdProblem, lay: Layout, lp: LinearProgram, x: np.ndarray, loss_lot: np.ndarray, dust_usd: float
+    p: HouseholdProblem, lay: Layout, lp: LinearProgram, x: np.ndarray, loss_lot: np.ndarray, dust_usd: float,
+    keep_larger: bool,
 ) -> bool:
-    """Per identical group bought and loss-sold in this run, keep the larger side; True if any bound moved."""
+    """Per identical group bought and loss-sold in this run, keep one side (the larger, or the sales)
+    and bound the other to zero; True if any bound moved."""
     groups = p.identical_group.max(initial=-1) + 1
     buy_usd = np.bincount(p.identical_group[lay.buy_security], weights=np.where(x[lay.v] > dust_usd, x[lay.v], 0), minlength=groups)
     loss_sold = np.where(loss_lot & (x[lay.u] > dust_usd), x[lay.u], 0)
@@ -80,7 +90,7 @@ def _fix_wash_sale_directions(
     conflict = (buy_usd > 0) & (loss_usd > 0)
     if not conflict.any():
         return False
-    keep_buys = buy_usd >= loss_usd
+    keep_buys = buy_usd >= loss_usd if keep_larger else np.zeros_like(conflict)
     block_loss_lots = conflict[p.identical_group[p.lot_security]] & keep_buys[p.identical_group[p.lot_security]] & loss_lot
     block_buys = conflict[p.identical_group[lay.buy_security]] & ~keep_buys[p.identical_group[lay.buy_security]]
     lp.ub[lay.index(lay.u)[block_loss_lots]] = 0.0

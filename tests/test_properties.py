@@ -1,0 +1,92 @@
+"""Invariants of every solved household, on random households (hypothesis).
+
+The assertions recompute each rule from the trade list, independently of optimizer.verify.
+"""
+
+import datetime as dt
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.errors import HouseholdInfeasible
+from optimizer.problem import HouseholdProblem, SolveParams
+from optimizer.solve import solve_household
+from optimizer.verify import verify
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+@st.composite
+def households(draw) -> HouseholdProblem:
+    n_acc = draw(st.integers(1, 3))
+    n_sec = draw(st.integers(1, 6))
+    n_cls = draw(st.integers(1, min(3, n_sec)))
+    n_lots = draw(st.integers(0, 12))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    security_class = np.concatenate([np.arange(n_cls), rng.integers(0, n_cls, n_sec - n_cls)])
+    in_model = rng.random(n_sec) < 0.7
+    raw = np.where(in_model, rng.random(n_sec) + 0.05, 0.0)
+    cash_target = float(rng.choice([0.0, 0.01, 0.05]))
+    target = raw / raw.sum() * (1 - cash_target) if raw.sum() > 0 else raw
+    class_target = np.append(np.bincount(security_class, weights=target, minlength=n_cls), cash_target)
+    price = np.round(rng.uniform(1, 500, n_sec), 2)
+    qty = np.round(rng.uniform(0.001, 200, n_lots), 4)
+    lot_sec = rng.integers(0, n_sec, n_lots)
+    basis = np.round(qty * price[lot_sec] * rng.uniform(0.3, 2.0, n_lots), 2)
+    age = rng.integers(1, 2000, n_lots)
+    return HouseholdProblem(
+        household_id="H", as_of=AS_OF, account_ids=np.array([f"A{i}" for i in range(n_acc)]),
+        account_taxable=rng.random(n_acc) < 0.6,
+        cash_usd=np.round(rng.uniform(-500, 20_000, n_acc) * (rng.random(n_acc) < 0.7), 2),
+        min_cash_usd=np.round(rng.uniform(0, 3_000, n_acc) * (rng.random(n_acc) < 0.5), 2),
+        security_ids=np.array([f"S{i}" for i in range(n_sec)]), price_usd=price, security_class=security_class,
+        identical_group=rng.integers(0, max(1, n_sec - 1), n_sec), target_weight=target,
+        buy_blocked=rng.random(n_sec) < 0.3, class_names=tuple(f"c{i}" for i in range(n_cls)) + ("cash",),
+        class_target_weight=class_target, lot_ids=np.array([f"L{i}" for i in range(n_lots)]),
+        lot_account=rng.integers(0, n_acc, n_lots), lot_security=lot_sec, lot_quantity_shares=qty,
+        lot_basis_usd=basis, lot_acquired=np.datetime64(AS_OF, "D") - age,
+        lot_loss_sale_blocked=rng.random(n_lots) < 0.3,
+        short_term_rate=float(rng.uniform(0.1, 0.5)), long_term_rate=float(rng.uniform(0.0, 0.3)),
+        location_value=np.round(rng.uniform(0, 0.01, (n_acc, n_sec)), 4),
+    )
+
+
+params = st.builds(
+    SolveParams,
+    class_drift_penalty=st.sampled_from([0.01, 0.1, 1.0]),
+    security_drift_penalty=st.sampled_from([0.0, 0.02, 0.5]),
+    trading_cost_rate=st.sampled_from([0.0, 0.0005, 0.01]),
+    priority=st.sampled_from(["weighted", "drift_first"]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=households(), params=params)
+def test_every_solution_keeps_every_rule(p, params):
+    try:
+        sol = solve_household(p, params)
+    except HouseholdInfeasible:
+        # Only when cash plus everything sellable cannot reach an account's minimum.
+        loss = p.lot_basis_usd > p.lot_value_usd
+        sellable = np.where(loss & p.lot_loss_sale_blocked, 0.0, p.lot_value_usd)
+        reach = p.cash_usd + np.bincount(p.lot_account, weights=sellable, minlength=p.n_accounts)
+        assert (reach < p.min_cash_usd).any()
+        return
+
+    sold = sol.lot_sold_shares
+    # No lot oversold, nothing negative.
+    assert (sold >= 0).all() and (sold <= p.lot_quantity_shares * (1 + 1e-9)).all()
+    # Cash never below minimum (one cent for solver dust).
+    proceeds = np.bincount(p.lot_account, weights=sold * p.price_usd[p.lot_security], minlength=p.n_accounts)
+    spent = np.bincount(sol.buy_account, weights=sol.buy_usd, minlength=p.n_accounts)
+    assert (p.cash_usd + proceeds - spent >= p.min_cash_usd - 0.01).all()
+    # Only model securities are bought; nothing inside a wash-sale window.
+    bought_groups = set(p.identical_group[sol.buy_security].tolist())
+    assert (p.target_weight[sol.buy_security] > 0).all()
+    assert not bought_groups & set(p.identical_group[p.buy_blocked].tolist())
+    loss_sold = (sold > 0) & (p.lot_basis_usd > p.lot_value_usd)
+    assert not (loss_sold & p.lot_loss_sale_blocked).any()
+    # Never a buy and a loss sale of the same identical group in one run, across accounts.
+    assert not bought_groups & set(p.identical_group[p.lot_security[loss_sold]].tolist())
+    assert verify(sol) == []
