@@ -168,9 +168,12 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
                            on="security_id")
     out.append(_exc(stale, "error", pl.format("price of {} is stale (last close {})", "security_id", "price_date"),
                     pl.col("_file"), pl.col(LINE), "security_id", pl.col("household_id")))
-    model_no_price = households.join(models.filter(pl.col("security_id") != CASH_SECURITY_ID), on="model_id") \
-        .join(prices, on="security_id", how="anti").join(known_sec, on="security_id")
-    out.append(_exc(model_no_price, "error", pl.format("model security {} has no price", "security_id"),
+    stale_before = as_of - dt.timedelta(days=config.stale_price_days)
+    model_unpriced = (households.join(models.filter(pl.col("security_id") != CASH_SECURITY_ID), on="model_id")
+                      .join(known_sec, on="security_id").join(prices, on="security_id", how="left")
+                      .filter(pl.col("price_date").is_null() | (pl.col("price_date") < stale_before)))
+    out.append(_exc(model_unpriced, "error", pl.format("model security {} has no current price (last close {})",
+                                                       "security_id", pl.col("price_date").cast(pl.String).fill_null("none")),
                     "firm/prices.csv", None, "security_id", pl.col("household_id")))
 
     # 6. Lots reconcile to positions; every account has cash; every household has an account.

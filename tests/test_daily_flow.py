@@ -1,0 +1,106 @@
+"""The daily flow end to end on a real local Prefect, a real DuckDB file and real Parquet."""
+
+import json
+
+import duckdb
+import polars as pl
+import pytest
+
+from data_contracts.registry import OUTPUT_FILES
+from tests.conftest import AS_OF
+from tests.helpers import copy_firm, drop_column, edit_cell, household_of_account, households_at
+
+
+@pytest.fixture(scope="module")
+def damaged_run(small_firm, tmp_path_factory, prefect_local):
+    from flows.daily_rebalance import daily_rebalance
+
+    root = tmp_path_factory.mktemp("flow")
+    firm = copy_firm(small_firm, root / "input")
+    lots = firm / "custodians" / "alder" / "lots.csv"
+    bad_qty = edit_cell(lots, 3, "quantity_shares", "n/a")
+    bad_sec = edit_cell(lots, 50, "security_id", "NOPE")
+    drop_column(firm / "custodians" / "cedar" / "positions.csv", "market_value_usd")
+    held = {household_of_account(firm, bad_qty["account_id"]), household_of_account(firm, bad_sec["account_id"])}
+    held |= households_at(firm, "cedar")
+    # One otherwise clean household whose account must keep more cash than it could ever raise.
+    accounts = pl.read_csv(firm / "custodians" / "birch" / "accounts.csv", infer_schema=False)
+    clean = accounts.filter(~pl.col("household_id").is_in(list(held)))
+    line = accounts["account_id"].to_list().index(clean["account_id"][0]) + 2
+    edit_cell(firm / "custodians" / "birch" / "accounts.csv", line, "min_cash_usd", "1000000000")
+    infeasible = clean["household_id"][0]
+
+    var = root / "var"
+    first = daily_rebalance(input_dir=firm, as_of=AS_OF, var_dir=var)
+    trades_first = (var / "runs" / AS_OF.isoformat() / first["run_id"] / "trades.csv").read_bytes()
+    second = daily_rebalance(input_dir=firm, as_of=AS_OF, var_dir=var)
+    return dict(firm=firm, var=var, first=first, second=second, held=held, infeasible=infeasible,
+                trades_first=trades_first, bad_qty=bad_qty, bad_sec=bad_sec)
+
+
+def out(run, name):
+    return run["var"] / "runs" / AS_OF.isoformat() / run["first"]["run_id"] / name
+
+
+def test_every_household_is_accounted_for(damaged_run):
+    s = damaged_run["first"]
+    assert s["households_total"] == 60
+    assert s["households_quarantined"] == len(damaged_run["held"])
+    assert s["households_infeasible"] == 1
+    assert s["households_failed_verification"] == 0
+    assert s["households_solved"] + s["households_quarantined"] + s["households_infeasible"] == 60
+    assert [t["stage"] for t in s["stage_timings"]] == ["ingest", "validate", "stage", "optimize", "verify", "persist", "export"]
+
+
+def test_exceptions_name_file_row_field(damaged_run):
+    exc = pl.read_csv(out(damaged_run, "exceptions.csv"))
+    rows = {(r["file"], r["row"], r["field"]) for r in exc.iter_rows(named=True)}
+    assert ("custodians/alder/lots.csv", 3, "quantity_shares") in rows
+    assert ("custodians/alder/lots.csv", 50, "security_id") in rows
+    cedar = exc.filter(pl.col("reason").str.contains("custodians/cedar/positions.csv: missing column"))
+    assert set(cedar["household_id"]) == households_at(damaged_run["firm"], "cedar")
+    infeasible = exc.filter(pl.col("stage") == "optimize")
+    assert infeasible["household_id"].to_list() == [damaged_run["infeasible"]]
+    assert "cannot reach its minimum cash" in infeasible["reason"][0]
+
+
+def test_no_trades_for_held_or_infeasible_households(damaged_run):
+    trades = pl.read_csv(out(damaged_run, "trades.csv"))
+    assert trades.height > 0
+    assert not set(trades["household_id"]) & (damaged_run["held"] | {damaged_run["infeasible"]})
+
+
+def test_outputs_follow_their_contracts(damaged_run):
+    for name, contract in OUTPUT_FILES.items():
+        frame = pl.read_csv(out(damaged_run, contract.filename), infer_schema=False)
+        assert frame.columns == contract.columns, name
+    summary = json.loads(out(damaged_run, "run_summary.json").read_text())
+    assert summary["run_id"] == damaged_run["first"]["run_id"]
+
+
+def test_lot_sales_never_exceed_lots_and_add_up_to_trades(damaged_run):
+    sales = pl.read_csv(out(damaged_run, "lot_sales.csv"))
+    lots = pl.concat([pl.read_csv(p, infer_schema=False).select("lot_id", pl.col("quantity_shares").cast(pl.Float64, strict=False))
+                      for p in damaged_run["firm"].glob("custodians/*/lots.csv")], how="vertical_relaxed")
+    joined = sales.join(lots.rename({"quantity_shares": "lot_qty"}), on="lot_id", how="left")
+    assert joined["lot_qty"].null_count() == 0
+    assert (joined["quantity_shares"] <= joined["lot_qty"] + 1e-6).all()
+    sells = pl.read_csv(out(damaged_run, "trades.csv")).filter(pl.col("side") == "sell")
+    by_trade = sales.group_by("account_id", "security_id").agg(pl.col("quantity_shares").sum().alias("lots"))
+    check = sells.join(by_trade, on=["account_id", "security_id"])
+    assert check.height == sells.height
+    assert ((check["quantity_shares"] - check["lots"]).abs() < 1e-5 * check.height).all()
+
+
+def test_rerun_is_idempotent(damaged_run):
+    assert damaged_run["second"]["run_id"] == damaged_run["first"]["run_id"]
+    assert out(damaged_run, "trades.csv").read_bytes() == damaged_run["trades_first"]
+    runs = list((damaged_run["var"] / "runs" / AS_OF.isoformat()).iterdir())
+    assert [p.name for p in runs] == [damaged_run["first"]["run_id"]]  # no half-written or duplicate folders
+    with duckdb.connect(str(damaged_run["var"] / "warehouse" / "lotwise.duckdb"), read_only=True) as con:
+        n_trades = con.execute("select count(*) from fct_trades").fetchone()[0]
+        n_runs = con.execute("select count(*) from run_log").fetchone()[0]
+        staged = con.execute("select count(distinct household_id) from stg_households").fetchone()[0]
+    assert n_trades == pl.read_csv(out(damaged_run, "trades.csv")).height
+    assert n_runs == 1
+    assert staged == 60

@@ -1,0 +1,68 @@
+"""The generated firm has the shape the issue asks for, and the same seed gives the same bytes."""
+
+import hashlib
+
+import polars as pl
+
+from data_contracts.layout import read_day
+from data_contracts.sample_firm import write_sample_firm
+from data_contracts.validation import validate_day
+from optimizer.tax import long_term_from
+from tests.conftest import AS_OF
+
+
+def digest(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.csv"))}
+
+
+def test_same_seed_same_bytes(tmp_path):
+    write_sample_firm(25, 3, AS_OF, tmp_path / "a")
+    write_sample_firm(25, 3, AS_OF, tmp_path / "b")
+    write_sample_firm(25, 4, AS_OF, tmp_path / "c")
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    assert digest(tmp_path / "a") != digest(tmp_path / "c")
+
+
+def test_firm_shape(tmp_path):
+    write_sample_firm(400, 5, AS_OF, tmp_path)
+    day = validate_day(read_day(tmp_path), AS_OF)
+    assert day.exceptions.filter(pl.col("severity") == "error").height == 0
+
+    per_hh = day.accounts.group_by("household_id").agg(pl.len().alias("n"), pl.col("custodian_id").n_unique().alias("c"))
+    assert per_hh["n"].min() >= 1 and per_hh["n"].max() <= 4
+    assert day.accounts["custodian_id"].n_unique() >= 2
+    assert set(day.accounts["account_type"]) == {"taxable_individual", "taxable_joint", "trust", "traditional_ira", "roth_ira"}
+
+    assert 3 <= day.models["model_id"].n_unique() <= 6
+    classes = day.securities.filter(pl.col("security_type") == "etf")["asset_class"].n_unique()
+    assert classes >= 9
+    stocks = day.securities.filter(pl.col("security_type") == "stock")
+    assert stocks.height >= 100
+    assert sum(stocks[c].null_count() for c in ("sector", "industry", "beta", "size", "value", "momentum")) == 0
+    di_models = day.models.join(stocks, on="security_id")["model_id"].unique()
+    assert di_models.len() >= 1
+    di_share = day.households["model_id"].is_in(di_models.implode()).mean()
+    assert 0.1 < di_share < 0.3  # about 20 %
+
+    lots = day.lots
+    prices = dict(zip(day.prices["security_id"], day.prices["close_usd"]))
+    value = lots["quantity_shares"] * lots["security_id"].replace_strict(prices)
+    gain = value - lots["cost_basis_usd"]
+    assert (gain > 0).any() and (gain < 0).any()
+    lt_from = long_term_from(lots["acquisition_date"].to_numpy().astype("datetime64[D]"))
+    long_term = lt_from <= AS_OF
+    assert long_term.any() and (~long_term).any()
+    ages = (lots.select((pl.lit(AS_OF) - pl.col("acquisition_date")).dt.total_days().alias("d"))["d"])
+    assert ages.max() <= 5 * 365 and (ages <= 30).any()
+
+    txns = day.transactions
+    span = txns.select((pl.lit(AS_OF) - pl.col("trade_date")).dt.total_days().alias("d"))["d"]
+    assert span.max() <= 60
+    loss_sales = txns.filter((pl.col("transaction_type") == "sell") & (pl.col("amount_usd") < pl.col("cost_basis_usd")))
+    assert loss_sales.height > 0
+    hh = day.households
+    for column in ("federal_ordinary_rate", "federal_ltcg_rate", "state_rate", "niit_applies", "filing_status",
+                   "ytd_realized_st_gain_usd", "ytd_realized_lt_gain_usd", "st_loss_carryforward_usd"):
+        assert hh[column].null_count() == 0
+    assert (hh["st_loss_carryforward_usd"] > 0).any()

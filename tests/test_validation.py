@@ -1,0 +1,63 @@
+"""Bad input is quarantined with file, row, field and reason; every other household proceeds."""
+
+import polars as pl
+
+from data_contracts.layout import read_day
+from data_contracts.validation import validate_day
+from tests.conftest import AS_OF
+from tests.helpers import copy_firm, drop_column, edit_cell, household_of_account, households_at
+
+
+def test_clean_firm_has_no_errors(small_firm):
+    day = validate_day(read_day(small_firm), AS_OF)
+    assert day.exceptions.filter(pl.col("severity") == "error").height == 0
+    assert day.ready_households.len() == day.households.height == 60
+
+
+def test_bad_rows_hold_only_their_households(small_firm, tmp_path):
+    firm = copy_firm(small_firm, tmp_path / "firm")
+    lots = firm / "custodians" / "alder" / "lots.csv"
+    row_a = edit_cell(lots, 2, "quantity_shares", "abc")
+    row_b = edit_cell(lots, 40, "security_id", "ZZZZ")
+    bad = {household_of_account(firm, row_a["account_id"]), household_of_account(firm, row_b["account_id"])}
+
+    day = validate_day(read_day(firm), AS_OF)
+    errors = day.exceptions.filter(pl.col("severity") == "error")
+    assert set(day.held.to_list()) == bad
+    assert day.ready_households.len() == 60 - len(bad)
+    rows = {(r["file"], r["row"], r["field"]) for r in errors.iter_rows(named=True)}
+    assert ("custodians/alder/lots.csv", 2, "quantity_shares") in rows
+    assert ("custodians/alder/lots.csv", 40, "security_id") in rows
+    unknown = errors.filter(pl.col("field") == "security_id")["reason"].to_list()
+    assert "unknown security ZZZZ" in unknown
+
+
+def test_lots_that_do_not_sum_to_the_position_hold_the_household(small_firm, tmp_path):
+    firm = copy_firm(small_firm, tmp_path / "firm")
+    positions = firm / "custodians" / "birch" / "positions.csv"
+    row = edit_cell(positions, 5, "quantity_shares", "123456")
+    day = validate_day(read_day(firm), AS_OF)
+    assert set(day.held.to_list()) == {household_of_account(firm, row["account_id"])}
+    assert day.exceptions.filter(pl.col("reason").str.contains("sum to"))["household_id"].len() == 1
+
+
+def test_missing_column_holds_that_custodians_households(small_firm, tmp_path):
+    firm = copy_firm(small_firm, tmp_path / "firm")
+    drop_column(firm / "custodians" / "cedar" / "cash.csv", "cash_usd")
+    day = validate_day(read_day(firm), AS_OF)
+    at_cedar = households_at(firm, "cedar")
+    assert at_cedar and set(day.held.to_list()) == at_cedar
+    reason = day.exceptions.filter(pl.col("household_id") == sorted(at_cedar)[0])["reason"].to_list()
+    assert any("custodians/cedar/cash.csv: missing column(s) cash_usd" in r for r in reason)
+    assert day.ready_households.len() == 60 - len(at_cedar) > 0
+
+
+def test_stale_and_missing_prices_hold_holders(small_firm, tmp_path):
+    firm = copy_firm(small_firm, tmp_path / "firm")
+    prices = firm / "firm" / "prices.csv"
+    sec = edit_cell(prices, 2, "price_date", "2026-10-01")["security_id"]  # the first ETF: widely held
+    day = validate_day(read_day(firm), AS_OF)
+    holders = set(day.lots.filter(pl.col("security_id") == sec)["household_id"].to_list())
+    on_model = set(day.households.join(day.models.filter(pl.col("security_id") == sec), on="model_id")["household_id"].to_list())
+    assert set(day.held.to_list()) == holders | on_model
+    assert day.exceptions.filter(pl.col("reason").str.contains("stale")).height > 0
