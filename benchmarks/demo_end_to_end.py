@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.common import peak_rss_gib
+from flows.local import use_local_prefect
 
 AS_OF = dt.date(2026, 11, 20)
 
@@ -24,7 +24,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="lotwise-bench-demo-") as tmp:
         var = Path(tmp)
-        os.environ.setdefault("PREFECT_HOME", str(var / "prefect"))
+        use_local_prefect(var)
         from data_contracts.sample_firm import write_sample_firm
         from flows.daily_rebalance import daily_rebalance
 

@@ -53,14 +53,18 @@ class ValidatedDay:
         return self.households.filter(~pl.col("household_id").is_in(self.held.implode()))["household_id"].sort()
 
 
+ONE_ROW = pl.DataFrame({"_": [0]})
+
+
 def _exc(df: pl.DataFrame, severity: str, reason: pl.Expr | str, file: pl.Expr | str | None = None,
-         row: pl.Expr | None = None, field: str | None = None, household: pl.Expr | None = None) -> pl.DataFrame:
+         row: pl.Expr | None = None, field: pl.Expr | str | None = None, household: pl.Expr | None = None) -> pl.DataFrame:
+    """Exception rows, one per row of ``df``; each argument is a constant or an expression over ``df``."""
     lit = lambda v, t=pl.String: v if isinstance(v, pl.Expr) else pl.lit(v, t)  # noqa: E731
     return df.select(
         (household if household is not None else pl.lit(None, pl.String)).alias("household_id"),
         pl.lit(severity).alias("severity"), pl.lit("validate").alias("stage"),
         lit(file).alias("file"), (row if row is not None else pl.lit(None, pl.Int64)).alias("row"),
-        pl.lit(field, pl.String).alias("field"), lit(reason).alias("reason"),
+        lit(field).alias("field"), lit(reason).alias("reason"),
     ).cast(EXCEPTION_SCHEMA)
 
 
@@ -70,19 +74,16 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     securities, models, households = f["securities"].good, f["models"].good, f["households"].good
     accounts = day.combined("accounts")
     account_household = accounts.select("account_id", "household_id")
-    # Accounts set aside for bad rows still tell us whose they were (from their raw text).
-    raw_accounts = pl.concat(
-        [files["accounts"].bad_rows.select(pl.col("account_id").str.strip_chars(), pl.col("household_id").str.strip_chars())
-         for files in day.custodians.values() if files["accounts"].bad_rows.height], how="vertical_relaxed",
-    ) if any(files["accounts"].bad_rows.height for files in day.custodians.values()) else account_household.clear()
-    owner = pl.concat([account_household, raw_accounts]).unique("account_id", keep="first")
+    # Account rows set aside as bad still say whose they were (from their raw text).
+    owner = pl.concat(
+        [account_household] + [files["accounts"].bad_rows.select(pl.col("account_id", "household_id").str.strip_chars())
+                               for files in day.custodians.values()], how="vertical_relaxed",
+    ).unique("account_id", keep="first", maintain_order=True)
     all_households = f["households"].raw.select(pl.col("household_id").str.strip_chars()).drop_nulls().unique() \
         if f["households"].raw is not None else households.select("household_id")
 
     # 1. Row-level parse errors, attributed to households.
-    for name, parsed in [(n, p) for n, p in f.items()] + [
-        (n, p) for files in day.custodians.values() for n, p in files.items()
-    ]:
+    for parsed in day.all_files():
         if parsed.errors.height == 0:
             continue
         errors = parsed.errors.join(parsed.bad_rows.select(pl.col(LINE).alias("row"), *[
@@ -92,10 +93,9 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
             errors = errors.join(owner, on="account_id", how="left")
         household = pl.col("household_id") if "household_id" in errors.columns else None
         reason = pl.format("{}: {} (value {})", pl.col("field"), pl.col("reason"), pl.col("value").fill_null("blank"))
-        out.append(_exc(errors, "error", reason, pl.col("file"), pl.col("row"), None, household)
-                   .with_columns(errors["field"].alias("field")))
+        out.append(_exc(errors, "error", reason, pl.col("file"), pl.col("row"), pl.col("field"), household))
     for parsed in day.all_files():
-        out += [_exc(pl.DataFrame({"x": [0]}), "warning", w, parsed.label) for w in parsed.warnings]
+        out += [_exc(ONE_ROW, "warning", w, parsed.label) for w in parsed.warnings]
 
     # 2. Files that could not be used at all.
     for name, parsed in f.items():
@@ -111,7 +111,7 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
         out.append(_exc(mine, "error", f"custodian {cust} file unusable: {reason}", broken[0].label,
                         household=pl.col("household_id")))
         if files["accounts"].file_error:
-            out.append(_exc(pl.DataFrame({"x": [0]}), "error",
+            out.append(_exc(ONE_ROW, "error",
                             f"custodian {cust}: accounts file unusable, its households cannot be identified: {reason}",
                             files["accounts"].label))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,6 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from flows.local import use_local_prefect
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help="Lotwise: tax-aware household rebalancing.")
 console = Console()
@@ -76,7 +77,7 @@ def contracts_doc(out: Annotated[Path, typer.Option()] = Path("docs/contracts.md
 
 
 def _run(input_dir: Path, as_of: dt.date, var: Path, config_path: Optional[Path]) -> dict:
-    os.environ.setdefault("PREFECT_HOME", str((var / "prefect").resolve()))
+    use_local_prefect(var)
     from data_contracts.config import RunConfig
     from flows.daily_rebalance import daily_rebalance
 
@@ -94,8 +95,12 @@ def _print_summary(s: dict) -> None:
         ("trades", f"{s['trades']:,}: buys ${s['buy_amount_usd']:,.2f}, sells ${s['sell_amount_usd']:,.2f}"),
         ("estimated tax of realized gains", f"${s['est_tax_usd']:,.2f}"),
         ("stage timings", ", ".join(f"{t['stage']} {t['seconds']:.2f}s" for t in s["stage_timings"])),
-        ("outputs", s["output_dir"]),
     ]
     for k, v in rows:
         table.add_row(k, v)
     console.print(table)
+    out = Path(s["output_dir"])
+    warehouse = out.parents[2] / "warehouse"
+    console.print(f"trade files and reports: {out}/", soft_wrap=True)
+    console.print(f"warehouse: {warehouse / 'lotwise.duckdb'} (views over {warehouse / 'parquet'}/)", soft_wrap=True)
+    console.print("exceptions to review: " + str(out / "exceptions.csv"), soft_wrap=True)

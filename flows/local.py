@@ -1,0 +1,13 @@
+"""Local Prefect defaults: call before Prefect is imported (it reads its settings at import)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def use_local_prefect(var_dir: Path) -> None:
+    """Prefect's database under ``var/prefect``, no telemetry; a server already configured still wins."""
+    os.environ.setdefault("PREFECT_HOME", str((Path(var_dir) / "prefect").resolve()))
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
