@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from data_contracts.frames import column_specs
-from data_contracts.registry import INPUT_FILES, OUTPUT_FILES, FileContract
+from data_contracts.registry import INPUT_FILES, LEDGER_FILES, OUTPUT_FILES, FileContract
 
 
 def _file_section(c: FileContract, where: str) -> list[str]:
@@ -39,4 +39,8 @@ def render() -> str:
         out += _file_section(c, "")
     out += ["`run_summary.json`: " + (outputs.RunSummary.__doc__ or "").strip() + " Fields: "
             + ", ".join(f"`{k}` ({v.description})" for k, v in outputs.RunSummary.model_fields.items()), ""]
+    out += ["## Tax-lot ledger replay (`lotwise lots replay --transactions FILE.csv --out DIR`)", "",
+            "Reads the transactions file; writes the other files below into DIR.", ""]
+    for c in LEDGER_FILES.values():
+        out += _file_section(c, "")
     return "\n".join(out)

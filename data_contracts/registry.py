@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from data_contracts import inputs, outputs
+from data_contracts import inputs, ledger_files, outputs
 from data_contracts.inputs import Record
 
 
@@ -13,7 +13,7 @@ from data_contracts.inputs import Record
 class FileContract:
     name: str
     model: type[Record]
-    scope: Literal["firm", "custodian", "run"]
+    scope: Literal["firm", "custodian", "run", "ledger"]
     key: tuple[str, ...]
 
     @property
@@ -58,3 +58,14 @@ OUTPUT_FILES: dict[str, FileContract] = {
 
 FIRM_FILES = [c for c in INPUT_FILES.values() if c.scope == "firm"]
 CUSTODIAN_FILES = [c for c in INPUT_FILES.values() if c.scope == "custodian"]
+
+LEDGER_FILES: dict[str, FileContract] = {
+    c.name: c
+    for c in [
+        FileContract("transactions", ledger_files.LedgerTransactionRecord, "ledger", ()),
+        FileContract("sales", ledger_files.LedgerSaleRecord, "ledger", ("row", "lot_id")),
+        FileContract("open_lots", ledger_files.LedgerOpenLotRecord, "ledger", ("lot_id",)),
+        FileContract("netting", ledger_files.LedgerNettingRecord, "ledger", ("taxpayer", "year")),
+        FileContract("errors", ledger_files.LedgerErrorRecord, "ledger", ()),
+    ]
+}

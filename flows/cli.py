@@ -76,6 +76,39 @@ def contracts_doc(out: Annotated[Path, typer.Option()] = Path("docs/contracts.md
     console.print(f"wrote {out}")
 
 
+lots_app = typer.Typer(no_args_is_help=True, help="The tax-lot ledger.")
+app.add_typer(lots_app, name="lots")
+
+
+@lots_app.command("replay")
+def lots_replay(
+    transactions: Annotated[Path, typer.Option(help="Transactions CSV (see docs/contracts.md).")],
+    out: Annotated[Path, typer.Option(help="Folder for sales.csv, open_lots.csv, netting.csv, errors.csv.")],
+    identical: Annotated[Optional[Path], typer.Option(
+        help="CSV of security,group: substantially identical securities share a group.")] = None,
+) -> None:
+    """Replay transactions through the ledger (IRS Pub. 550) to audit a custodian's cost basis."""
+    import polars as pl
+
+    from tasks.lots_replay import replay_file, write_replay
+
+    groups = None
+    if identical is not None:
+        table = pl.read_csv(identical, infer_schema=False)
+        groups = dict(zip(table["security"].to_list(), table["group"].to_list()))
+    try:
+        result = replay_file(transactions, groups)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    counts = write_replay(result, out)
+    console.print(f"replayed {transactions}: {counts['sales']:,} lot sales, {counts['open_lots']:,} open lots, "
+                  f"{counts['netting']:,} taxpayer-years; {counts['errors']:,} rows could not be applied"
+                  + (f" (see {out / 'errors.csv'})" if counts["errors"] else ""))
+    for e in result.errors[:10]:
+        console.print(f"  row {e['row']}: {e['field']}: {e['reason']}")
+
+
 def _run(input_dir: Path, as_of: dt.date, var: Path, config_path: Optional[Path]) -> dict:
     use_local_prefect(var)
     from data_contracts.config import RunConfig

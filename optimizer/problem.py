@@ -37,8 +37,8 @@ Constraints (one generator each, optimizer/constraints/)
     security drift  H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s} − e⁺_s + e⁻_s = w_s V   ∀s
     no shorts     u_l ≤ U_l (variable bound); nothing else decreases a holding
     wash sales    (bounds) v_{a,s} = 0 for s (or its identical group) sold at a loss in the last 30
-                  days in any account; u_l = 0 for a loss lot whose security was bought in the
-                  last 30 days in any account
+                  days in any account; u_l = 0 for a loss lot whose security (group) was bought
+                  in the last 30 days in any account (per the transactions or the lots' own dates)
 
 Objective terms (optimizer/terms/), minimized as a weighted sum
     drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
@@ -152,6 +152,15 @@ class HouseholdProblem:
     @property
     def total_value_usd(self) -> float:
         return float(self.lot_value_usd.sum() + self.cash_usd.sum())
+
+    @property
+    def lot_loss_sale_window(self) -> np.ndarray:
+        """Loss lots that may not be sold: every lot of an identical group that was bought within the
+        last 30 days in any account, per the transactions (a flagged lot) or the lots' own dates."""
+        age = (np.datetime64(self.as_of, "D") - self.lot_acquired).astype(int)
+        group = self.identical_group[self.lot_security]
+        recent_groups = np.unique(group[(age <= 30) | self.lot_loss_sale_blocked])
+        return np.isin(group, recent_groups)
 
     def location(self) -> np.ndarray:
         if self.location_value is None:

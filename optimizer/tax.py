@@ -27,8 +27,17 @@ def long_term_from(acquired: np.ndarray) -> np.ndarray:
     return anniversary + 1
 
 
+def long_term_from_date(acquired: dt.date) -> dt.date:
+    """``long_term_from`` for one date, in plain Python (the ledger calls it per lot sold)."""
+    try:
+        anniversary = acquired.replace(year=acquired.year + 1)
+    except ValueError:  # 29 February
+        anniversary = acquired.replace(year=acquired.year + 1, day=28)
+    return anniversary + dt.timedelta(days=1)
+
+
 def is_long_term(acquired: dt.date, sold: dt.date) -> bool:
-    return bool(long_term_from(np.array([acquired], dtype="datetime64[D]"))[0] <= np.datetime64(sold, "D"))
+    return sold >= long_term_from_date(acquired)
 
 
 def combined_rates(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.problem import HouseholdProblem
+from optimizer.ledger.proof import wash_sales_created
 from optimizer.result import HouseholdSolution
 
 CASH_TOLERANCE_USD = 0.01  # dust trades (< 1 cent) dropped after solving may move cash by this much
@@ -53,10 +53,12 @@ def verify(sol: HouseholdSolution) -> list[str]:
     loss_sale = (sold > 0) & (sold * price[p.lot_security] < basis_sold)
     problems += [
         f"loss sale of lot {p.lot_ids[i]} ({p.security_ids[p.lot_security[i]]}): bought within the last 30 days (wash sale)"
-        for i in np.flatnonzero(loss_sale & p.lot_loss_sale_blocked)
+        for i in np.flatnonzero(loss_sale & p.lot_loss_sale_window)
     ]
     both = set(group[sol.buy_security].tolist()) & set(group[p.lot_security[loss_sale]].tolist())
     problems += [
         f"{', '.join(p.security_ids[group == g])}: bought and sold at a loss in the same run (wash sale)" for g in sorted(both)
     ]
+    if not problems:  # the rules above hold: prove it once more through the tax-lot ledger
+        problems += wash_sales_created(sol)
     return problems

@@ -22,9 +22,10 @@ from warehouse.db import connect, record_run
 from warehouse.io import replace_dir_atomically
 
 
-def to_contract(frame: pl.DataFrame, contract: FileContract, run_id: str, as_of: dt.date) -> pl.DataFrame:
+def to_contract(frame: pl.DataFrame, contract: FileContract, constants: dict | None = None) -> pl.DataFrame:
+    """The frame as its file: ``constants`` fill columns such as run_id, columns in contract order, rounded."""
     schema = polars_schema(contract.model)
-    frame = frame.with_columns(pl.lit(run_id).alias("run_id"), pl.lit(as_of).alias("as_of_date"))
+    frame = frame.with_columns(pl.lit(v).alias(k) for k, v in (constants or {}).items())
     if contract.name == "trades":  # the amount the desk sees is that of the quantity it sees
         frame = frame.with_columns((pl.col("quantity_shares").round(6) * pl.col("est_price_usd")).alias("est_amount_usd"))
     cols = []
@@ -48,7 +49,7 @@ def export(outputs: dict[str, pl.DataFrame], out_root: Path, as_of: dt.date, run
     staging = final.with_name(f".{run_id}.writing-{uuid.uuid4().hex}")
     staging.mkdir(parents=True)
     for name, contract in OUTPUT_FILES.items():
-        to_contract(outputs[name], contract, run_id, as_of).write_csv(staging / contract.filename)
+        to_contract(outputs[name], contract, {"run_id": run_id, "as_of_date": as_of}).write_csv(staging / contract.filename)
     replace_dir_atomically(staging, final)
     return final
 

@@ -1,8 +1,11 @@
 import datetime as dt
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from optimizer.tax import combined_rates, is_long_term
+from optimizer.tax import combined_rates, is_long_term, long_term_from, long_term_from_date
 
 
 @pytest.mark.parametrize(
@@ -32,3 +35,11 @@ def test_combined_rates_add_state_and_niit():
     assert st == pytest.approx(0.458)
     assert lt == pytest.approx(0.288)
     assert combined_rates(0.24, 0.15, 0.0, False) == pytest.approx((0.24, 0.15))
+
+
+@given(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2090, 12, 31)))
+def test_scalar_and_array_holding_period_agree(acquired):
+    # The ledger uses the scalar form, the optimizer the array form: they must never disagree.
+    array = long_term_from(np.array([acquired], dtype="datetime64[D]"))[0]
+    assert array == np.datetime64(long_term_from_date(acquired), "D")
+    assert long_term_from_date(acquired) > acquired + dt.timedelta(days=365)

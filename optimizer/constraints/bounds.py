@@ -25,5 +25,5 @@ def wash_sale_bounds(p: HouseholdProblem, lay: Layout, lb: np.ndarray, ub: np.nd
     ub[lay.v] = v
     loss_lot = p.lot_basis_usd > p.lot_value_usd
     u = ub[lay.u]
-    u[loss_lot & p.lot_loss_sale_blocked] = 0.0
+    u[loss_lot & p.lot_loss_sale_window] = 0.0
     ub[lay.u] = u

@@ -1,0 +1,78 @@
+"""Proof through the ledger that a household's proposed trades create no wash sale.
+
+The household's lots and its recent history are replayed into a ``Ledger`` as of the day before
+the run, then the run's trades are applied on the as-of date. A wash sale created by the run
+shows up as a disallowed loss that was not there before the trades:
+- lots held more than 30 days arrive as transfers (never replacements); lots bought within the
+  last 30 days as buys on their dates, so they can wash a loss sale of the run;
+- a security bought within 30 days whose lot is not visible (``lot_loss_sale_blocked``) gets a
+  stand-in buy in an IRA the day before;
+- a security sold at a loss within 30 days (``buy_blocked``) gets a stand-in loss sale of one
+  share on the as-of date, so any buy of the run would wash it (unless history already did).
+Any increase of a disallowed amount counts, however small: the ledger's arithmetic only adds
+disallowed losses when shares are matched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from optimizer.ledger.engine import WINDOW_DAYS, Ledger
+from optimizer.ledger.model import LedgerEvent
+from optimizer.result import HouseholdSolution
+
+_TP = "household"
+
+
+def wash_sales_created(sol: HouseholdSolution) -> list[str]:
+    p = sol.problem
+    as_of = p.as_of
+    groups = {str(s): f"g{g}" for s, g in zip(p.security_ids, p.identical_group)}
+    kind = ["taxable_individual" if t else "traditional_ira" for t in p.account_taxable]
+    ledger = Ledger(groups)
+    recent_from = as_of - dt.timedelta(days=WINDOW_DAYS)
+    setup: list[LedgerEvent] = []
+    acquired = p.lot_acquired.astype(dt.date)
+    for i in range(p.n_lots):
+        a, s = p.lot_account[i], p.lot_security[i]
+        common = (_TP, str(p.account_ids[a]), kind[a], str(p.security_ids[s]))
+        if acquired[i] >= recent_from:
+            setup.append(LedgerEvent(None, acquired[i], *common, "buy", float(p.lot_quantity_shares[i]),
+                                     float(p.lot_basis_usd[i] / p.lot_quantity_shares[i]), new_lot_id=str(p.lot_ids[i])))
+        else:
+            setup.append(LedgerEvent(None, recent_from - dt.timedelta(days=1), *common, "transfer_in",
+                                     float(p.lot_quantity_shares[i]), 0.0, new_lot_id=str(p.lot_ids[i]),
+                                     basis_usd=float(p.lot_basis_usd[i]), acquired=acquired[i]))
+    flagged = {int(p.lot_security[i]) for i in np.flatnonzero(p.lot_loss_sale_blocked)}
+    for s in sorted(flagged):
+        setup.append(LedgerEvent(None, as_of - dt.timedelta(days=1), _TP, "~ira", "traditional_ira",
+                                 str(p.security_ids[s]), "buy", 1e-6, float(p.price_usd[s])))
+    for s in np.flatnonzero(p.buy_blocked):  # stand-in: one share bought long ago at double the price, sold today
+        sec, price = str(p.security_ids[s]), float(p.price_usd[s])
+        setup.append(LedgerEvent(None, recent_from - dt.timedelta(days=1), _TP, "~loss", "taxable_individual", sec,
+                                 "transfer_in", 1.0, 0.0, basis_usd=2 * price, acquired=as_of - dt.timedelta(days=400)))
+        setup.append(LedgerEvent(None, as_of, _TP, "~loss", "taxable_individual", sec, "sell", 1.0, price))
+    setup.sort(key=lambda e: (e.trade_date, e.side != "transfer_in", e.side != "buy"))
+    ledger.replay(setup)
+    before = [s.disallowed_usd for s in ledger.sales]
+
+    sold = sol.lot_sold_shares
+    for i in np.flatnonzero(sold > 0):
+        a, s = p.lot_account[i], p.lot_security[i]
+        lot_id = str(p.lot_ids[i])  # the stand-ins may have split it: sell across its parts
+        parts = tuple((k, None) for k in sorted(ledger.lots) if k == lot_id or k.startswith(lot_id + ".w"))
+        ledger.apply(LedgerEvent(None, as_of, _TP, str(p.account_ids[a]), kind[a], str(p.security_ids[s]), "sell",
+                                 float(sold[i]), float(p.price_usd[s]), lot_method="specific", lot_ids=parts))
+    for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares):
+        ledger.apply(LedgerEvent(None, as_of, _TP, str(p.account_ids[a]), kind[a], str(p.security_ids[s]), "buy",
+                                 float(q), float(p.price_usd[s])))
+
+    problems = []
+    for k, line in enumerate(ledger.sales):
+        added = line.disallowed_usd - (before[k] if k < len(before) else 0.0)
+        if added > 1e-9:
+            what = "a stand-in for a recent loss sale" if line.account.startswith("~") else f"lot {line.lot_id}"
+            problems.append(f"ledger: the run's trades wash ${added:,.2f} of loss on {what} ({line.security})")
+    return problems
