@@ -35,7 +35,13 @@ def wash_sales_created(sol: HouseholdSolution) -> list[str]:
     recent_from = as_of - dt.timedelta(days=WINDOW_DAYS)
     setup: list[LedgerEvent] = []
     acquired = p.lot_acquired.astype(dt.date)
-    for i in range(p.n_lots):
+    sold = sol.lot_sold_shares
+    # Wash sales only link trades within one identical group: replay just the groups the run trades.
+    traded = np.zeros(p.identical_group.max(initial=-1) + 1, dtype=bool)
+    traded[p.identical_group[p.lot_security[sold > 0]]] = True
+    traded[p.identical_group[sol.buy_security]] = True
+    in_play = traded[p.identical_group]
+    for i in np.flatnonzero(in_play[p.lot_security]):
         a, s = p.lot_account[i], p.lot_security[i]
         common = (_TP, str(p.account_ids[a]), kind[a], str(p.security_ids[s]))
         if acquired[i] >= recent_from:
@@ -45,11 +51,11 @@ def wash_sales_created(sol: HouseholdSolution) -> list[str]:
             setup.append(LedgerEvent(None, recent_from - dt.timedelta(days=1), *common, "transfer_in",
                                      float(p.lot_quantity_shares[i]), 0.0, new_lot_id=str(p.lot_ids[i]),
                                      basis_usd=float(p.lot_basis_usd[i]), acquired=acquired[i]))
-    flagged = {int(p.lot_security[i]) for i in np.flatnonzero(p.lot_loss_sale_blocked)}
+    flagged = {int(p.lot_security[i]) for i in np.flatnonzero(p.lot_loss_sale_blocked & in_play[p.lot_security])}
     for s in sorted(flagged):
         setup.append(LedgerEvent(None, as_of - dt.timedelta(days=1), _TP, "~ira", "traditional_ira",
                                  str(p.security_ids[s]), "buy", 1e-6, float(p.price_usd[s])))
-    for s in np.flatnonzero(p.buy_blocked):  # stand-in: one share bought long ago at double the price, sold today
+    for s in np.flatnonzero(p.buy_blocked & in_play):  # stand-in: one share bought long ago at double the price, sold today
         sec, price = str(p.security_ids[s]), float(p.price_usd[s])
         setup.append(LedgerEvent(None, recent_from - dt.timedelta(days=1), _TP, "~loss", "taxable_individual", sec,
                                  "transfer_in", 1.0, 0.0, basis_usd=2 * price, acquired=as_of - dt.timedelta(days=400)))
@@ -57,14 +63,16 @@ def wash_sales_created(sol: HouseholdSolution) -> list[str]:
     setup.sort(key=lambda e: (e.trade_date, e.side != "transfer_in", e.side != "buy"))
     ledger.replay(setup)
     before = [s.disallowed_usd for s in ledger.sales]
+    parts: dict[str, list[str]] = {}  # the stand-ins may have split a lot: "<lot>.wN" parts sell with it
+    for k in sorted(ledger.lots):
+        base, sep, n = k.rpartition(".w")
+        parts.setdefault(base if sep and n.isdigit() else k, []).append(k)
 
-    sold = sol.lot_sold_shares
     for i in np.flatnonzero(sold > 0):
         a, s = p.lot_account[i], p.lot_security[i]
-        lot_id = str(p.lot_ids[i])  # the stand-ins may have split it: sell across its parts
-        parts = tuple((k, None) for k in sorted(ledger.lots) if k == lot_id or k.startswith(lot_id + ".w"))
         ledger.apply(LedgerEvent(None, as_of, _TP, str(p.account_ids[a]), kind[a], str(p.security_ids[s]), "sell",
-                                 float(sold[i]), float(p.price_usd[s]), lot_method="specific", lot_ids=parts))
+                                 float(sold[i]), float(p.price_usd[s]), lot_method="specific",
+                                 lot_ids=tuple((k, None) for k in parts[str(p.lot_ids[i])])))
     for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares):
         ledger.apply(LedgerEvent(None, as_of, _TP, str(p.account_ids[a]), kind[a], str(p.security_ids[s]), "buy",
                                  float(q), float(p.price_usd[s])))
