@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.sample_firm
 	$(BIN)/python -m benchmarks.household_lp
 	$(BIN)/python -m benchmarks.demo_end_to_end
+	$(BIN)/python -m benchmarks.ledger_replay
 
 docs: $(STAMP)
 	$(BIN)/lotwise contracts-doc --out docs/contracts.md
