@@ -227,3 +227,26 @@ def test_replaying_twice_gives_the_same_result():
     events = [ev(D(2024, 1, 2), "buy", 10, 10.0), ev(D(2024, 5, 1), "sell", 6, 7.0), ev(D(2024, 5, 3), "buy", 2, 7.0)]
     a, b = replay(*events), replay(*events)
     assert a.sales == b.sales and a.open_lots() == b.open_lots()
+
+
+def test_long_term_brackets_stack_on_ordinary_income():
+    from optimizer.ledger.estimate import long_term_federal_tax
+
+    # 2025, single: 0 % up to $48,350 of taxable income, 15 % up to $533,400.
+    # $40,000 ordinary + $100,000 LT gain: $8,350 at 0 %, $91,650 at 15 % = $13,747.50.
+    assert long_term_federal_tax(100_000, 40_000, 2025, "single") == pytest.approx(13_747.50)
+    # $600,000 ordinary: all of a $10,000 gain is above $533,400 → 20 % = $2,000.
+    assert long_term_federal_tax(10_000, 600_000, 2025, "single") == pytest.approx(2_000.0)
+
+
+def test_tax_estimate_from_household_rates():
+    from optimizer.ledger.estimate import TaxProfile, estimate_tax
+
+    # Taxable ST $10,000 and LT $5,000; ordinary 32 %, LT 15 %, state 5 %, NIIT applies:
+    # ST 3,200 + LT 750 + NIIT 3.8 % × 15,000 = 570 + state 5 % × 15,000 = 750 → $5,270.
+    n = net_year("tp", 2025, 10_000, 0, 5_000, 0)
+    est = estimate_tax(n, TaxProfile("married_joint", 0.32, 0.15, 0.05, True))
+    assert est.total_usd == pytest.approx(5_270.0)
+    # A net loss year saves the deduction at ordinary + state: $3,000 × 37 % = $1,110.
+    loss = estimate_tax(net_year("tp", 2025, 0, 8_000, 0, 0), TaxProfile("single", 0.32, 0.15, 0.05, True))
+    assert loss.total_usd == pytest.approx(-1_110.0)
