@@ -112,6 +112,7 @@ class RunSummary(BaseModel):
     households_with_trades: int = Field(description="Solved households with at least one trade.")
     households_quarantined: int = Field(description="Held back by bad or incomplete input.")
     households_infeasible: int = Field(description="No feasible rebalance (see exceptions).")
+    households_relaxed: int = Field(0, description="Solved only after relaxing soft limits (see exceptions).")
     households_failed_verification: int = Field(description="Solved but rejected by the independent check.")
     trades: int = Field(description="Rows in trades.csv.")
     buy_amount_usd: float = Field(**usd("Sum of buy amounts."))

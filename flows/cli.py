@@ -124,6 +124,7 @@ def _print_summary(s: dict) -> None:
         ("solved and verified", f"{s['households_solved']:,} ({s['households_with_trades']:,} with trades)"),
         ("quarantined (bad input)", f"{s['households_quarantined']:,}"),
         ("infeasible", f"{s['households_infeasible']:,}"),
+        ("solved after relaxing a soft limit", f"{s['households_relaxed']:,}"),
         ("failed verification", f"{s['households_failed_verification']:,}"),
         ("trades", f"{s['trades']:,}: buys ${s['buy_amount_usd']:,.2f}, sells ${s['sell_amount_usd']:,.2f}"),
         ("estimated tax of realized gains", f"${s['est_tax_usd']:,.2f}"),

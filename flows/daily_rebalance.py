@@ -82,6 +82,7 @@ def _summary(run_id, as_of, input_dir, out_dir, day, batches, outputs, clock) ->
         households_with_trades=trades["household_id"].n_unique() if trades.height else 0,
         households_quarantined=len(day.held),
         households_infeasible=sum(b.infeasible for b in batches),
+        households_relaxed=sum(b.relaxed for b in batches),
         households_failed_verification=sum(b.failed_verification for b in batches),
         trades=trades.height,
         buy_amount_usd=float(amount.filter(trades["side"] == "buy").sum()) if trades.height else 0.0,

@@ -7,11 +7,15 @@ from collections.abc import Callable
 import numpy as np
 
 from optimizer.constraints.bounds import lot_bounds, wash_sale_bounds
+from optimizer.constraints.budget import budget_rows
 from optimizer.constraints.cash import cash_rows
 from optimizer.constraints.drift import class_drift_rows, security_drift_rows
+from optimizer.constraints.exposure import exposure_rows
 from optimizer.lp import Layout, LinearProgram, RowBlock, assemble
 from optimizer.problem import HouseholdProblem, SolveParams
+from optimizer.terms.deferral import deferral_term
 from optimizer.terms.drift import drift_term
+from optimizer.terms.exposure import exposure_term
 from optimizer.terms.location import location_term
 from optimizer.terms.tax import tax_term
 from optimizer.terms.trading_cost import trading_cost_term
@@ -20,11 +24,13 @@ RowFamily = Callable[[HouseholdProblem, Layout], RowBlock]
 BoundFamily = Callable[[HouseholdProblem, Layout, np.ndarray, np.ndarray], None]
 Term = Callable[[HouseholdProblem, Layout, SolveParams], np.ndarray]
 
-ROW_FAMILIES: list[RowFamily] = [cash_rows, class_drift_rows, security_drift_rows]
+ROW_FAMILIES: list[RowFamily] = [cash_rows, class_drift_rows, security_drift_rows, exposure_rows, budget_rows]
 BOUND_FAMILIES: list[BoundFamily] = [lot_bounds, wash_sale_bounds]
 TERMS: dict[str, Term] = {
     "drift": drift_term,
     "tax": tax_term,
+    "deferral": deferral_term,
+    "exposure": exposure_term,
     "trading_cost": trading_cost_term,
     "location": location_term,
 }

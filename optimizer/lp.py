@@ -24,13 +24,15 @@ class Layout:
     buy_security: np.ndarray  # int[B]
     n_classes: int
     n_securities: int
+    n_exposures: int = 0
 
     @classmethod
     def for_problem(cls, p: HouseholdProblem) -> "Layout":
         # B: every account × every security the model holds (bounds later close the blocked ones).
         in_model = np.flatnonzero(p.target_weight > 0)
         acc, sec = np.meshgrid(np.arange(p.n_accounts), in_model, indexing="ij")
-        return cls(p.n_lots, acc.ravel(), sec.ravel(), len(p.class_names), p.n_securities)
+        k = 0 if p.exposures is None else p.exposures.shape[1]
+        return cls(p.n_lots, acc.ravel(), sec.ravel(), len(p.class_names), p.n_securities, k)
 
     @property
     def n_buys(self) -> int:
@@ -61,8 +63,16 @@ class Layout:
         return slice(self.e_plus.stop, self.e_plus.stop + self.n_securities)
 
     @property
+    def f_plus(self) -> slice:
+        return slice(self.e_minus.stop, self.e_minus.stop + self.n_exposures)
+
+    @property
+    def f_minus(self) -> slice:
+        return slice(self.f_plus.stop, self.f_plus.stop + self.n_exposures)
+
+    @property
     def n_vars(self) -> int:
-        return self.e_minus.stop
+        return self.f_minus.stop
 
     def index(self, block: slice) -> np.ndarray:
         return np.arange(block.start, block.stop)
@@ -107,6 +117,7 @@ class LinearProgram:
 
 
 def assemble(n_vars: int, c: np.ndarray, lb: np.ndarray, ub: np.ndarray, blocks: list[RowBlock]) -> LinearProgram:
+    blocks = [b for b in blocks if b.n_rows]
     offsets = np.cumsum([0] + [b.n_rows for b in blocks])
     rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets)])
     cols = np.concatenate([b.cols for b in blocks])

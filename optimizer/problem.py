@@ -15,26 +15,39 @@ Data
     p_s     price;  q_l shares in lot l;  k_l its total basis
     U_l = q_l p_{s(l)}   the lot's market value (its largest possible sale)
     g_l = 1 − k_l / U_l  gain per dollar of proceeds (negative for a loss lot)
-    τ_l     marginal rate on the lot's gain: 0 in IRAs; short- or long-term combined rate otherwise
+    τ_l     marginal rate of the lot's realized gain or loss: 0 in IRAs; otherwise, for a gain, the
+            household's combined short- or long-term rate, and for a loss, the rate at which the loss
+            will actually be used given YTD realized gains and carryforwards (optimizer.ledger.marginal)
+    δ_l     deferral premium: (τ_ST − τ_LT) g_l for a short-term gain lot within H days of turning
+            long-term (selling now forfeits the saving a short wait would bring); 0 otherwise
     c⁰_a, m_a   the account's cash and minimum cash
     H⁰_s, H⁰_c  household holdings of security s / class c;  C⁰ = Σ_a c⁰_a
     V = Σ_s H⁰_s + C⁰    household value;  w_s, W_c model weights (W_cash for cash)
     κ       trading cost per dollar traded;  λ_C, λ_S drift penalties per dollar of drift
     α_{a,s} location value per dollar of s held in a (asset location; Meet Joe's coefficients)
+    x_{s,k} exposure of s to characteristic k (sector membership 0/1, beta, size, value, momentum)
+    M_a, r_a    maximum cash and cash to raise (a withdrawal) of account a
+    G, T    remaining budget of net realized gain and of estimated tax this year (after YTD)
 
 Variables (all ≥ 0)
     u_l ≤ U_l         dollars of lot l sold (lot relief is the optimizer's choice)
     v_{a,s}, (a,s)∈B  dollars of s bought in account a
     d⁺_c, d⁻_c        class c above / below target, dollars
     e⁺_s, e⁻_s        security s above / below target, dollars
+    f⁺_k, f⁻_k        characteristic k above / below the model's exposure, dollar-weighted
 
 Holdings after trading:  h_{a,s} = H⁰_{a,s} − Σ_{l∈(a,s)} u_l + v_{a,s};  cash_a = c⁰_a + Σ_{l∈a} u_l − Σ_s v_{a,s}
 
 Constraints (one generator each, optimizer/constraints/)
-    cash          c⁰_a + Σ_{l∈a} u_l − Σ_s v_{a,s} ≥ m_a            ∀a   (no money moves between accounts)
+    cash          m_a + r_a ≤ c⁰_a + Σ_{l∈a} u_l − Σ_s v_{a,s} ≤ M_a   ∀a   (no money moves between accounts)
     class drift   Σ_{s∈c} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − d⁺_c + d⁻_c = W_c V     ∀c ≠ cash
                   C⁰ + Σ_l u_l − Σ v − d⁺_cash + d⁻_cash = W_cash V
     security drift  H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s} − e⁺_s + e⁻_s = w_s V   ∀s
+    exposure      Σ_s x_{s,k} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − f⁺_k + f⁻_k = Σ_s x_{s,k} w_s V   ∀k
+                  (counterbalancing: an overweight kept for tax reasons is offset by underweighting
+                  securities with the same sector and factor profile)
+    gain budget   Σ_{l taxable} g_l u_l ≤ G                 (net realized gain, losses count negative)
+    tax budget    Σ_l τ_l g_l u_l ≤ T
     no shorts     u_l ≤ U_l (variable bound); nothing else decreases a holding
     wash sales    (bounds) v_{a,s} = 0 for s (or its identical group) sold at a loss in the last 30
                   days in any account; u_l = 0 for a loss lot whose security (group) was bought
@@ -42,7 +55,9 @@ Constraints (one generator each, optimizer/constraints/)
 
 Objective terms (optimizer/terms/), minimized as a weighted sum
     drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
-    tax           Σ_l τ_l g_l u_l                  (a loss earns its rate back)
+    tax           Σ_l τ_l g_l u_l                  (a loss earns back the rate it will be used at)
+    deferral      Σ_l δ_l u_l
+    exposure      λ_F Σ_k (f⁺_k + f⁻_k)
     trading cost  κ (Σ_l u_l + Σ v_{a,s})
     location      −Σ α_{a,s} h_{a,s}  =  Σ_l α_{a(l),s(l)} u_l − Σ α_{a,s} v_{a,s} + constant
 With ``priority="drift_first"`` the LP is solved twice: first for the least weighted drift D*,
@@ -57,7 +72,8 @@ Bounds only tighten, so this ends after at most |S| rounds (in practice one or t
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -73,11 +89,16 @@ class SolveParams:
     priority: Literal["weighted", "drift_first"] = "weighted"
     dust_usd: float = 0.01  # trades below one cent are solver noise, not trades
     wash_sale_window_days: int = 30
+    deferral_horizon_days: int = 30  # H: short-term lots this close to long-term carry the deferral premium
+    exposure_penalty: float = 0.05  # λ_F per dollar·unit of sector / factor exposure gap
 
 
 @dataclass(frozen=True)
 class HouseholdProblem:
-    """Everything the LP of one household needs, as arrays (built by tasks.build_problems)."""
+    """Everything the LP of one household needs, as arrays (built by tasks.build_problems).
+
+    Derived arrays are cached on first use (``cached_property``): treat them as read-only.
+    """
 
     household_id: str
     as_of: dt.date
@@ -108,7 +129,19 @@ class HouseholdProblem:
     short_term_rate: float
     long_term_rate: float
     # α_{a,s}; zeros when the household has no location preference
-    location_value: np.ndarray = field(default=None)  # float[A, S]
+    location_value: np.ndarray | None = None  # float[A, S]
+    # Loss rates (tax saved per dollar of loss); None: the gain rates
+    short_term_loss_rate: float | None = None
+    long_term_loss_rate: float | None = None
+    # Cash limits beyond the minimum: None means none
+    max_cash_usd: np.ndarray | None = None  # float[A]  M_a
+    withdrawal_usd: np.ndarray | None = None  # float[A]  r_a
+    # Remaining budgets this year (YTD already counted); None means no budget
+    gain_budget_usd: float | None = None  # G
+    tax_budget_usd: float | None = None  # T
+    # Characteristics for counterbalancing: x_{s,k}
+    exposures: np.ndarray | None = None  # float[S, K]
+    exposure_names: tuple[str, ...] = ()
 
     @property
     def n_accounts(self) -> int:
@@ -126,21 +159,42 @@ class HouseholdProblem:
     def cash_class(self) -> int:
         return len(self.class_names) - 1
 
-    @property
+    @cached_property
     def lot_value_usd(self) -> np.ndarray:
         return self.lot_quantity_shares * self.price_usd[self.lot_security]
 
-    @property
+    @cached_property
     def lot_long_term(self) -> np.ndarray:
         """Long-term when sold today: held more than one year (tax.long_term_from)."""
         from optimizer.tax import long_term_from
 
         return long_term_from(self.lot_acquired) <= np.datetime64(self.as_of, "D")
 
-    @property
+    @cached_property
     def lot_tax_rate(self) -> np.ndarray:
-        rate = np.where(self.lot_long_term, self.long_term_rate, self.short_term_rate)
+        """τ_l: the gain rate for a gain lot, the loss rate for a loss lot, 0 in IRAs."""
+        long_term = self.lot_long_term
+        st_loss = self.short_term_rate if self.short_term_loss_rate is None else self.short_term_loss_rate
+        lt_loss = self.long_term_rate if self.long_term_loss_rate is None else self.long_term_loss_rate
+        gain = np.where(long_term, self.long_term_rate, self.short_term_rate)
+        loss = np.where(long_term, lt_loss, st_loss)
+        rate = np.where(self.lot_basis_usd > self.lot_value_usd, loss, gain)
         return np.where(self.account_taxable[self.lot_account], rate, 0.0)
+
+    @cached_property
+    def lot_days_to_long_term(self) -> np.ndarray:
+        from optimizer.tax import long_term_from
+
+        return np.maximum((long_term_from(self.lot_acquired) - np.datetime64(self.as_of, "D")).astype(int), 0)
+
+    @cached_property
+    def cash_floor_usd(self) -> np.ndarray:
+        """m_a + r_a: the cash each account must hold after trading."""
+        return self.min_cash_usd + (0.0 if self.withdrawal_usd is None else self.withdrawal_usd)
+
+    @cached_property
+    def cash_ceiling_usd(self) -> np.ndarray:
+        return np.full(self.n_accounts, np.inf) if self.max_cash_usd is None else self.max_cash_usd
 
     @property
     def holdings_usd(self) -> np.ndarray:
@@ -149,11 +203,11 @@ class HouseholdProblem:
         np.add.at(h, (self.lot_account, self.lot_security), self.lot_value_usd)
         return h
 
-    @property
+    @cached_property
     def total_value_usd(self) -> float:
         return float(self.lot_value_usd.sum() + self.cash_usd.sum())
 
-    @property
+    @cached_property
     def lot_loss_sale_window(self) -> np.ndarray:
         """Loss lots that may not be sold: every lot of an identical group that was bought within the
         last 30 days in any account, per the transactions (a flagged lot) or the lots' own dates."""

@@ -44,11 +44,13 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
 def _check_cash_can_be_met(p: HouseholdProblem, lay: Layout, lp: LinearProgram) -> None:
     """Infeasibility is only possible through cash (drift has slacks): say so in plain words."""
     sellable = np.bincount(p.lot_account, weights=lp.ub[lay.u], minlength=p.n_accounts)
-    short = p.cash_usd + sellable < p.min_cash_usd
+    floor = p.cash_floor_usd
+    short = p.cash_usd + sellable < floor
     if short.any():
         reasons = [
             f"account {p.account_ids[a]}: cash ${p.cash_usd[a]:,.2f} plus sellable holdings ${sellable[a]:,.2f} "
             f"cannot reach its minimum cash ${p.min_cash_usd[a]:,.2f}"
+            + (f" plus withdrawal ${p.withdrawal_usd[a]:,.2f}" if p.withdrawal_usd is not None and p.withdrawal_usd[a] else "")
             for a in np.flatnonzero(short)
         ]
         raise HouseholdInfeasible("; ".join(reasons))

@@ -13,6 +13,7 @@ from optimizer.result import HouseholdSolution
 
 CASH_TOLERANCE_USD = 0.01  # dust trades (< 1 cent) dropped after solving may move cash by this much
 SHARE_TOLERANCE = 1e-9
+BUDGET_TOLERANCE_USD = 0.01
 
 
 def verify(sol: HouseholdSolution) -> list[str]:
@@ -33,11 +34,25 @@ def verify(sol: HouseholdSolution) -> list[str]:
     proceeds = np.bincount(p.lot_account, weights=sold * price[p.lot_security], minlength=p.n_accounts)
     cost = np.bincount(sol.buy_account, weights=sol.buy_shares * price[sol.buy_security], minlength=p.n_accounts)
     cash_after = p.cash_usd + proceeds - cost
-    below = cash_after < p.min_cash_usd - CASH_TOLERANCE_USD
+    floor, ceiling = p.cash_floor_usd, p.cash_ceiling_usd
     problems += [
-        f"account {p.account_ids[a]}: cash after trading ${cash_after[a]:,.2f} below minimum ${p.min_cash_usd[a]:,.2f}"
-        for a in np.flatnonzero(below)
+        f"account {p.account_ids[a]}: cash after trading ${cash_after[a]:,.2f} below minimum ${floor[a]:,.2f}"
+        for a in np.flatnonzero(cash_after < floor - CASH_TOLERANCE_USD)
     ]
+    problems += [
+        f"account {p.account_ids[a]}: cash after trading ${cash_after[a]:,.2f} above maximum ${ceiling[a]:,.2f}"
+        for a in np.flatnonzero(cash_after > ceiling + CASH_TOLERANCE_USD)
+    ]
+
+    # Budgets, from the trades: realized gain = proceeds − pro-rata basis of the shares sold.
+    basis_sold = np.divide(sold, p.lot_quantity_shares) * p.lot_basis_usd
+    gain = sold * price[p.lot_security] - basis_sold
+    taxable = p.account_taxable[p.lot_account]
+    if p.gain_budget_usd is not None and gain[taxable].sum() > p.gain_budget_usd + BUDGET_TOLERANCE_USD:
+        problems.append(f"net realized gain ${gain[taxable].sum():,.2f} exceeds the gain budget ${p.gain_budget_usd:,.2f}")
+    tax = float((p.lot_tax_rate * gain).sum())
+    if p.tax_budget_usd is not None and tax > p.tax_budget_usd + BUDGET_TOLERANCE_USD:
+        problems.append(f"estimated tax ${tax:,.2f} exceeds the tax budget ${p.tax_budget_usd:,.2f}")
 
     not_in_model = p.target_weight[sol.buy_security] <= 0
     problems += [f"buy of {p.security_ids[s]}: not in the household's model" for s in sol.buy_security[not_in_model]]
@@ -49,8 +64,7 @@ def verify(sol: HouseholdSolution) -> list[str]:
         f"buy of {p.security_ids[s]}: sold at a loss within the last 30 days (wash sale)"
         for s in sol.buy_security if group[s] in blocked_groups
     ]
-    basis_sold = np.divide(sold, p.lot_quantity_shares) * p.lot_basis_usd
-    loss_sale = (sold > 0) & (sold * price[p.lot_security] < basis_sold)
+    loss_sale = (sold > 0) & (gain < 0)
     problems += [
         f"loss sale of lot {p.lot_ids[i]} ({p.security_ids[p.lot_security[i]]}): bought within the last 30 days (wash sale)"
         for i in np.flatnonzero(loss_sale & p.lot_loss_sale_window)

@@ -9,7 +9,7 @@ from data_contracts.config import RunConfig
 from data_contracts.validation import ValidatedDay
 from optimizer.errors import HouseholdInfeasible, OptimizerError
 from optimizer.problem import SolveParams
-from optimizer.solve import solve_household
+from optimizer.relax import solve_with_relaxation
 from tasks.outcomes import BatchResult, household_exception
 from tasks.problems import build_problems
 
@@ -18,6 +18,7 @@ def solve_params(config: RunConfig) -> SolveParams:
     return SolveParams(
         class_drift_penalty=config.class_drift_penalty, security_drift_penalty=config.security_drift_penalty,
         trading_cost_rate=config.trading_cost_rate, priority=config.priority,
+        deferral_horizon_days=config.deferral_horizon_days, exposure_penalty=config.exposure_penalty,
     )
 
 
@@ -34,7 +35,11 @@ def optimize_households(day: ValidatedDay, household_ids: list[str], config: Run
     params = solve_params(config)
     for problem in build_problems(day, household_ids, config):
         try:
-            result.solutions.append(solve_household(problem, params))
+            solution, relaxations = solve_with_relaxation(problem, params)
+            result.solutions.append(solution)
+            if relaxations:
+                result.relaxed += 1
+                result.exceptions += [household_exception(problem.household_id, "optimize", r, "warning") for r in relaxations]
         except HouseholdInfeasible as exc:
             result.infeasible += 1
             result.exceptions.append(household_exception(problem.household_id, "optimize", f"infeasible: {exc}"))

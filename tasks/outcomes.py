@@ -25,14 +25,15 @@ class BatchResult:
     solutions: list[HouseholdSolution] = field(default_factory=list)
     exceptions: list[dict] = field(default_factory=list)
     infeasible: int = 0
+    relaxed: int = 0
     failed_verification: int = 0
 
     def exception_frame(self) -> pl.DataFrame:
         return pl.DataFrame(self.exceptions, schema=EXCEPTION_SCHEMA)
 
 
-def household_exception(household_id: str, stage: str, reason: str) -> dict:
-    return dict(household_id=household_id, severity="error", stage=stage, file=None, row=None, field=None, reason=reason)
+def household_exception(household_id: str, stage: str, reason: str, severity: str = "error") -> dict:
+    return dict(household_id=household_id, severity=severity, stage=stage, file=None, row=None, field=None, reason=reason)
 
 
 def _sell_reason(sol: HouseholdSolution, account: int, security: int, lots: np.ndarray) -> str:

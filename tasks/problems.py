@@ -10,8 +10,12 @@ import polars as pl
 from data_contracts.config import RunConfig
 from data_contracts.types import CASH_ASSET_CLASS, CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
 from data_contracts.validation import ValidatedDay
+from optimizer.ledger.estimate import TaxProfile, estimate_tax
+from optimizer.ledger.marginal import marginal_rates
+from optimizer.ledger.netting import net_year
 from optimizer.problem import HouseholdProblem
-from optimizer.tax import combined_rates
+
+FACTORS = ("beta", "size", "value", "momentum")
 
 WASH_WINDOW_DAYS = 30
 ACQUISITIONS = ("buy", "reinvested_dividend")
@@ -55,6 +59,7 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
              for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
                                  ("loss_sales", loss_sales), ("buys", buys))}
     sec_row = {s: i for i, s in enumerate(sec["security_id"].to_list())}
+    sec_exposure, exposure_names = _exposure_matrix(sec)
     sec_price = sec["close_usd"].to_numpy()
     sec_class = sec["asset_class"].to_numpy()
     sec_group = sec["group"].to_numpy()
@@ -65,13 +70,35 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
         h = row["household_id"]
         get = lambda name: parts[name].get(h, empty[name])  # noqa: E731
         problems.append(_problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
-                                 sec_row, sec_price, sec_class, sec_group, day.as_of, config))
+                                 sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, day.as_of, config))
     return problems
+
+
+def _exposure_matrix(sec: pl.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
+    """x_{s,k}: sector membership (0/1) and factor exposures from the securities master; 0 where blank."""
+    sectors = sorted(s for s in sec["sector"].unique().to_list() if s)
+    one_hot = np.stack([(sec["sector"] == s).fill_null(False).to_numpy() for s in sectors], axis=1).astype(float) \
+        if sectors else np.zeros((sec.height, 0))
+    factors = np.stack([sec[f].fill_null(0.0).to_numpy().astype(float) for f in FACTORS], axis=1)
+    return np.hstack([one_hot, factors]), tuple(f"sector:{s}" for s in sectors) + FACTORS
+
+
+def _budgets(hh: dict, profile: TaxProfile, config: RunConfig, year: int) -> tuple[float | None, float | None]:
+    """What is left of the year's budgets after the year-to-date realizations."""
+    ytd_st, ytd_lt = hh["ytd_realized_st_gain_usd"], hh["ytd_realized_lt_gain_usd"]
+    gain = None if config.annual_gain_budget_usd is None else config.annual_gain_budget_usd - (ytd_st + ytd_lt)
+    tax = None
+    if config.annual_tax_budget_usd is not None:
+        ytd = net_year(hh["household_id"], year, max(ytd_st, 0), max(-ytd_st, 0), max(ytd_lt, 0), max(-ytd_lt, 0),
+                       hh["st_loss_carryforward_usd"], hh["lt_loss_carryforward_usd"], hh["filing_status"])
+        tax = config.annual_tax_budget_usd - estimate_tax(ytd, profile).total_usd
+    return gain, tax
 
 
 def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.DataFrame, loss_sales: pl.DataFrame,
              buys: pl.DataFrame, sec_row: dict[str, int], sec_price: np.ndarray, sec_class: np.ndarray,
-             sec_group: np.ndarray, as_of: dt.date, config: RunConfig) -> HouseholdProblem:
+             sec_group: np.ndarray, sec_exposure: np.ndarray, exposure_names: tuple[str, ...], as_of: dt.date,
+             config: RunConfig) -> HouseholdProblem:
     target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
     cash_target = target.pop(CASH_SECURITY_ID, 0.0)
     securities = sorted(set(lots["security_id"].to_list()) | set(target))
@@ -95,7 +122,14 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
     lot_security = np.array([sec_index[s] for s in lots["security_id"].to_list()], dtype=np.int64)
     kind = ["taxable" if t in TAXABLE_ACCOUNT_TYPES else t for t in account_type]
     location = np.array([[config.location_value.get(sec_class[r], {}).get(k, 0.0) for r in rows] for k in kind])
-    st_rate, lt_rate = combined_rates(hh["federal_ordinary_rate"], hh["federal_ltcg_rate"], hh["state_rate"], hh["niit_applies"])
+    profile = TaxProfile(hh["filing_status"], hh["federal_ordinary_rate"], hh["federal_ltcg_rate"], hh["state_rate"],
+                         hh["niit_applies"])
+    rates = marginal_rates(hh["ytd_realized_st_gain_usd"], hh["ytd_realized_lt_gain_usd"], hh["st_loss_carryforward_usd"],
+                           hh["lt_loss_carryforward_usd"], profile, as_of.year, config.loss_tranche_usd,
+                           config.carryforward_value)
+    gain_budget, tax_budget = _budgets(hh, profile, config, as_of.year)
+    exposure = sec_exposure[rows]
+    used = np.abs(exposure).sum(axis=0) > 0  # only characteristics some security of the household has
     return HouseholdProblem(
         household_id=hh["household_id"], as_of=as_of,
         account_ids=account_ids, account_taxable=np.array([t in TAXABLE_ACCOUNT_TYPES for t in account_type], dtype=bool),
@@ -109,5 +143,10 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
         lot_basis_usd=lots["cost_basis_usd"].to_numpy().astype(float),
         lot_acquired=lots["acquisition_date"].to_numpy().astype("datetime64[D]"),
         lot_loss_sale_blocked=np.array([g in bought for g in groups[lot_security]], dtype=bool) if len(lot_security) else np.zeros(0, bool),
-        short_term_rate=st_rate, long_term_rate=lt_rate, location_value=location.reshape(len(kind), len(rows)),
+        short_term_rate=rates.st_gain, long_term_rate=rates.lt_gain,
+        short_term_loss_rate=rates.st_loss, long_term_loss_rate=rates.lt_loss,
+        location_value=location.reshape(len(kind), len(rows)),
+        gain_budget_usd=gain_budget, tax_budget_usd=tax_budget,
+        exposures=exposure[:, used] if used.any() else None,
+        exposure_names=tuple(n for n, u in zip(exposure_names, used) if u),
     )

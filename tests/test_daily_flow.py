@@ -23,18 +23,19 @@ def damaged_run(small_firm, tmp_path_factory, prefect_local):
     drop_column(firm / "custodians" / "cedar" / "positions.csv", "market_value_usd")
     held = {household_of_account(firm, bad_qty["account_id"]), household_of_account(firm, bad_sec["account_id"])}
     held |= households_at(firm, "cedar")
-    # One otherwise clean household whose account must keep more cash than it could ever raise.
+    # One otherwise clean household whose account must keep more cash than it could ever raise:
+    # minimum cash is a soft limit, relaxed (and reported) so the household still rebalances.
     accounts = pl.read_csv(firm / "custodians" / "birch" / "accounts.csv", infer_schema=False)
     clean = accounts.filter(~pl.col("household_id").is_in(list(held)))
     line = accounts["account_id"].to_list().index(clean["account_id"][0]) + 2
     edit_cell(firm / "custodians" / "birch" / "accounts.csv", line, "min_cash_usd", "1000000000")
-    infeasible = clean["household_id"][0]
+    relaxed = clean["household_id"][0]
 
     var = root / "var"
     first = daily_rebalance(input_dir=firm, as_of=AS_OF, var_dir=var)
     trades_first = (var / "runs" / AS_OF.isoformat() / first["run_id"] / "trades.csv").read_bytes()
     second = daily_rebalance(input_dir=firm, as_of=AS_OF, var_dir=var)
-    return dict(firm=firm, var=var, first=first, second=second, held=held, infeasible=infeasible,
+    return dict(firm=firm, var=var, first=first, second=second, held=held, relaxed=relaxed,
                 trades_first=trades_first, bad_qty=bad_qty, bad_sec=bad_sec)
 
 
@@ -46,9 +47,10 @@ def test_every_household_is_accounted_for(damaged_run):
     s = damaged_run["first"]
     assert s["households_total"] == 60
     assert s["households_quarantined"] == len(damaged_run["held"])
-    assert s["households_infeasible"] == 1
+    assert s["households_infeasible"] == 0
+    assert s["households_relaxed"] == 1
     assert s["households_failed_verification"] == 0
-    assert s["households_solved"] + s["households_quarantined"] + s["households_infeasible"] == 60
+    assert s["households_solved"] + s["households_quarantined"] == 60
     assert [t["stage"] for t in s["stage_timings"]] == ["ingest", "validate", "stage", "optimize", "verify", "persist", "export"]
 
 
@@ -59,15 +61,18 @@ def test_exceptions_name_file_row_field(damaged_run):
     assert ("custodians/alder/lots.csv", 50, "security_id") in rows
     cedar = exc.filter(pl.col("reason").str.contains("custodians/cedar/positions.csv: missing column"))
     assert set(cedar["household_id"]) == households_at(damaged_run["firm"], "cedar")
-    infeasible = exc.filter(pl.col("stage") == "optimize")
-    assert infeasible["household_id"].to_list() == [damaged_run["infeasible"]]
-    assert "cannot reach its minimum cash" in infeasible["reason"][0]
+    relaxed = exc.filter(pl.col("stage") == "optimize")
+    assert relaxed["household_id"].to_list() == [damaged_run["relaxed"]]
+    assert relaxed["severity"].to_list() == ["warning"]
+    assert "cannot reach its minimum cash" in relaxed["reason"][0]
+    assert "relaxed the minimum cash of" in relaxed["reason"][0]
 
 
-def test_no_trades_for_held_or_infeasible_households(damaged_run):
+def test_no_trades_for_held_households(damaged_run):
     trades = pl.read_csv(out(damaged_run, "trades.csv"))
     assert trades.height > 0
-    assert not set(trades["household_id"]) & (damaged_run["held"] | {damaged_run["infeasible"]})
+    assert not set(trades["household_id"]) & damaged_run["held"]
+    assert damaged_run["relaxed"] in set(trades["household_id"])
 
 
 def test_outputs_follow_their_contracts(damaged_run):

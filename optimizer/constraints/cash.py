@@ -1,6 +1,7 @@
-"""cash:  c⁰_a + Σ_{l∈a} u_l − Σ_s v_{a,s} ≥ m_a   for every account a.
+"""cash:  m_a + r_a ≤ c⁰_a + Σ_{l∈a} u_l − Σ_s v_{a,s} ≤ M_a   for every account a.
 
-Each account trades only with its own cash: no money moves between accounts.
+Each account trades only with its own cash: no money moves between accounts. r_a is a withdrawal
+to raise, M_a a maximum (a deposit beyond it must be invested).
 """
 
 from __future__ import annotations
@@ -17,6 +18,6 @@ def cash_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
         rows=np.concatenate([p.lot_account, lay.buy_account]),
         cols=np.concatenate([lay.index(lay.u), lay.index(lay.v)]),
         vals=np.concatenate([np.ones(lay.n_lots), -np.ones(lay.n_buys)]),
-        lb=p.min_cash_usd - p.cash_usd,
-        ub=np.full(p.n_accounts, np.inf),
+        lb=p.cash_floor_usd - p.cash_usd,
+        ub=p.cash_ceiling_usd - p.cash_usd,
     )
