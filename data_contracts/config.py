@@ -33,6 +33,7 @@ class RunConfig(BaseModel):
     priority: Literal["weighted", "drift_first"] = Field("weighted", description="Objective: weighted sum or drift first.")
     deferral_horizon_days: int = Field(30, ge=0, description="H: short-term gain lots this close to long-term pay the deferral premium.")
     exposure_penalty: float = Field(0.05, ge=0, description="λ_F: per dollar·unit of sector/factor exposure gap.")
+    substitute_cost: float = Field(0.003, ge=0, description="ρ: per dollar held in a substitute instead of its primary.")
     loss_tranche_usd: float = Field(10_000.0, gt=0, description="Tranche over which a loss's marginal value is measured.")
     carryforward_value: float = Field(0.8, ge=0, le=1, description="Value of a carried-forward loss dollar, × the LT rate.")
     annual_gain_budget_usd: float | None = Field(None, description="Cap on net realized gains per year (YTD counted).")

@@ -66,6 +66,9 @@ class SecurityRecord(Record):
     identical_group: Optional[str] = Field(
         None, description="Substantially-identical group for wash sales; blank = identical only to itself."
     )
+    substitute_id: Optional[SecurityId] = Field(
+        None, description="Security to hold instead after harvesting a loss (not substantially identical)."
+    )
     beta: Optional[float] = Field(None, description="Factor exposure: market beta.", json_schema_extra={"unit": "z"})
     size: Optional[float] = Field(None, description="Factor exposure: size (z-score).", json_schema_extra={"unit": "z"})
     value: Optional[float] = Field(None, description="Factor exposure: value (z-score).", json_schema_extra={"unit": "z"})

@@ -77,8 +77,9 @@ def _tickers(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
 def securities_master(rng: np.random.Generator, mix: FirmMix) -> pl.DataFrame:
     rows = []
     for cls, (tickers, _, _) in ASSET_CLASSES.items():
-        for t in tickers:
-            rows.append(dict(security_id=t, name=f"{t} {cls.replace('_', ' ')} ETF", security_type="etf", asset_class=cls))
+        for i, t in enumerate(tickers):  # each ETF's substitute: the next ETF of its class
+            rows.append(dict(security_id=t, name=f"{t} {cls.replace('_', ' ')} ETF", security_type="etf", asset_class=cls,
+                             substitute_id=tickers[(i + 1) % len(tickers)]))
     stocks = _tickers(rng, mix.direct_index_stocks, {r["security_id"] for r in rows})
     sector_names = list(SECTORS)
     tag_pool = np.array(["esg_leader", "fossil_fuel", "tobacco", "weapons", "gambling", "alcohol"])
@@ -94,8 +95,18 @@ def securities_master(rng: np.random.Generator, mix: FirmMix) -> pl.DataFrame:
             size=round(float(rng.normal(0, 1)), 4), value=round(float(rng.normal(0, 1)), 4),
             momentum=round(float(rng.normal(0, 1)), 4),
         ))
+    # A stock's substitute: the next stock of its industry, or the large-cap ETF when it is alone.
+    by_industry: dict[str, list[str]] = {}
+    for r in rows:
+        if r["security_type"] == "stock":
+            by_industry.setdefault(r["industry"], []).append(r["security_id"])
+    for r in rows:
+        if r["security_type"] == "stock":
+            peers = by_industry[r["industry"]]
+            r["substitute_id"] = peers[(peers.index(r["security_id"]) + 1) % len(peers)] if len(peers) > 1 else "VTI"
     schema = {"security_id": pl.String, "name": pl.String, "security_type": pl.String, "asset_class": pl.String,
               "sector": pl.String, "industry": pl.String, "tags": pl.String, "identical_group": pl.String,
+              "substitute_id": pl.String,
               "beta": pl.Float64, "size": pl.Float64, "value": pl.Float64, "momentum": pl.Float64}
     return pl.DataFrame(rows, schema=schema)
 

@@ -17,6 +17,7 @@ from optimizer.terms.deferral import deferral_term
 from optimizer.terms.drift import drift_term
 from optimizer.terms.exposure import exposure_term
 from optimizer.terms.location import location_term
+from optimizer.terms.substitute import substitute_term
 from optimizer.terms.tax import tax_term
 from optimizer.terms.trading_cost import trading_cost_term
 
@@ -33,6 +34,7 @@ TERMS: dict[str, Term] = {
     "exposure": exposure_term,
     "trading_cost": trading_cost_term,
     "location": location_term,
+    "substitute": substitute_term,
 }
 
 

@@ -28,8 +28,8 @@ class Layout:
 
     @classmethod
     def for_problem(cls, p: HouseholdProblem) -> "Layout":
-        # B: every account × every security the model holds (bounds later close the blocked ones).
-        in_model = np.flatnonzero(p.target_weight > 0)
+        # B: every account × every buyable security (bounds later close the blocked ones).
+        in_model = np.flatnonzero(p.buyable)
         acc, sec = np.meshgrid(np.arange(p.n_accounts), in_model, indexing="ij")
         k = 0 if p.exposures is None else p.exposures.shape[1]
         return cls(p.n_lots, acc.ravel(), sec.ravel(), len(p.class_names), p.n_securities, k)

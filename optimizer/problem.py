@@ -9,7 +9,8 @@ Sets
     S   securities: everything held plus everything the model holds
     L   open tax lots; lot l sits in account a(l) and holds security s(l)
     C   asset classes, including the cash class
-    B ⊆ A × S  buy candidates: s is in the model and may be bought (not wash-sale blocked)
+    B ⊆ A × S  buy candidates: s is in the model or the configured substitute of a model security
+    σ(s)    the slot of s: a substitute counts toward its primary's target (equivalence), else s itself
 
 Data
     p_s     price;  q_l shares in lot l;  k_l its total basis
@@ -24,6 +25,7 @@ Data
     H⁰_s, H⁰_c  household holdings of security s / class c;  C⁰ = Σ_a c⁰_a
     V = Σ_s H⁰_s + C⁰    household value;  w_s, W_c model weights (W_cash for cash)
     κ       trading cost per dollar traded;  λ_C, λ_S drift penalties per dollar of drift
+    ρ       cost per dollar held in a substitute (its tracking gap); 0 for model securities
     α_{a,s} location value per dollar of s held in a (asset location; Meet Joe's coefficients)
     x_{s,k} exposure of s to characteristic k (sector membership 0/1, beta, size, value, momentum)
     M_a, r_a    maximum cash and cash to raise (a withdrawal) of account a
@@ -42,7 +44,7 @@ Constraints (one generator each, optimizer/constraints/)
     cash          m_a + r_a ≤ c⁰_a + Σ_{l∈a} u_l − Σ_s v_{a,s} ≤ M_a   ∀a   (no money moves between accounts)
     class drift   Σ_{s∈c} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − d⁺_c + d⁻_c = W_c V     ∀c ≠ cash
                   C⁰ + Σ_l u_l − Σ v − d⁺_cash + d⁻_cash = W_cash V
-    security drift  H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s} − e⁺_s + e⁻_s = w_s V   ∀s
+    security drift  Σ_{s: σ(s)=t} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − e⁺_t + e⁻_t = w_t V   ∀ slots t
     exposure      Σ_s x_{s,k} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − f⁺_k + f⁻_k = Σ_s x_{s,k} w_s V   ∀k
                   (counterbalancing: an overweight kept for tax reasons is offset by underweighting
                   securities with the same sector and factor profile)
@@ -57,6 +59,12 @@ Objective terms (optimizer/terms/), minimized as a weighted sum
     drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
     tax           Σ_l τ_l g_l u_l                  (a loss earns back the rate it will be used at)
     deferral      Σ_l δ_l u_l
+    substitute    ρ Σ_{s substitute} h_s = −ρ Σ_{l∈s} u_l + ρ Σ_a v_{a,s} + constant
+Loss harvesting follows from these terms: selling a loss lot of s and buying its substitute keeps
+the slot on target and pays 2κ + ρ, so a loss lot is harvested exactly when τ_l |g_l| > 2κ + ρ
+(its rate reflects how the household can use the loss and its days to long-term). The primary
+cannot be bought back for 30 days (wash-sale bounds); afterwards the LP swaps back when ρ beats
+the cost of selling the substitute (2κ plus tax on its gain).
     exposure      λ_F Σ_k (f⁺_k + f⁻_k)
     trading cost  κ (Σ_l u_l + Σ v_{a,s})
     location      −Σ α_{a,s} h_{a,s}  =  Σ_l α_{a(l),s(l)} u_l − Σ α_{a,s} v_{a,s} + constant
@@ -64,9 +72,10 @@ With ``priority="drift_first"`` the LP is solved twice: first for the least weig
 then for the whole objective subject to drift ≤ D* + 1e-7 V max(λ) (Betterment's order).
 
 "Not a buy and a loss sale of the same security in one run" is modelled as a two-pass LP with
-fixed trade directions (Moehle, Kochenderfer, Boyd and Ang, 2021): solve; for every identical
-group both bought and sold at a loss, keep the larger side and bound the other to zero; resolve.
-Bounds only tighten, so this ends after at most |S| rounds (in practice one or two).
+fixed trade directions (Moehle, Kochenderfer, Boyd and Ang, 2021): solve; for the identical groups
+both bought and sold at a loss, solve once with their loss sales bound to zero and once with their
+buys bound to zero (harvesting into substitutes), and keep the better objective; repeat while new
+conflicts appear. Bounds only tighten, so this ends after at most |S| rounds (in practice one).
 """
 
 from __future__ import annotations
@@ -91,6 +100,7 @@ class SolveParams:
     wash_sale_window_days: int = 30
     deferral_horizon_days: int = 30  # H: short-term lots this close to long-term carry the deferral premium
     exposure_penalty: float = 0.05  # λ_F per dollar·unit of sector / factor exposure gap
+    substitute_cost: float = 0.003  # ρ per dollar held in a substitute instead of its primary
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,8 @@ class HouseholdProblem:
     # Remaining budgets this year (YTD already counted); None means no budget
     gain_budget_usd: float | None = None  # G
     tax_budget_usd: float | None = None  # T
+    # substitute_of[s]: index of the model security s stands in for, -1 if none
+    substitute_of: np.ndarray | None = None  # int[S]
     # Characteristics for counterbalancing: x_{s,k}
     exposures: np.ndarray | None = None  # float[S, K]
     exposure_names: tuple[str, ...] = ()
@@ -186,6 +198,23 @@ class HouseholdProblem:
         from optimizer.tax import long_term_from
 
         return np.maximum((long_term_from(self.lot_acquired) - np.datetime64(self.as_of, "D")).astype(int), 0)
+
+    @cached_property
+    def is_substitute(self) -> np.ndarray:
+        """Securities held or bought only as stand-ins for a model security."""
+        if self.substitute_of is None:
+            return np.zeros(self.n_securities, dtype=bool)
+        return (self.substitute_of >= 0) & (self.target_weight <= 0)
+
+    @cached_property
+    def slot(self) -> np.ndarray:
+        """σ(s): the model security whose target s counts toward (itself unless it is a substitute)."""
+        own = np.arange(self.n_securities)
+        return own if self.substitute_of is None else np.where(self.is_substitute, self.substitute_of, own)
+
+    @cached_property
+    def buyable(self) -> np.ndarray:
+        return (self.target_weight > 0) | self.is_substitute
 
     @cached_property
     def cash_floor_usd(self) -> np.ndarray:

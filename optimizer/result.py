@@ -63,5 +63,9 @@ def drift(p: HouseholdProblem, holdings_usd: np.ndarray, cash_usd: np.ndarray) -
     by_class = np.bincount(p.security_class, weights=by_security, minlength=len(p.class_names))
     by_class[p.cash_class] += cash_usd.sum()
     class_drift = 0.5 * np.abs(by_class / total - p.class_target_weight).sum()
-    security_drift = 0.5 * (np.abs(by_security / total - p.target_weight).sum() + abs(cash_usd.sum() / total - p.class_target_weight[p.cash_class]))
+    # Securities measured by slot: a substitute counts toward its primary, as in the LP.
+    by_slot = np.bincount(p.slot, weights=by_security, minlength=p.n_securities)
+    slot_target = np.bincount(p.slot, weights=p.target_weight, minlength=p.n_securities)
+    cash_gap = abs(cash_usd.sum() / total - p.class_target_weight[p.cash_class])
+    security_drift = 0.5 * (np.abs(by_slot / total - slot_target).sum() + cash_gap)
     return float(class_drift), float(security_drift)

@@ -23,18 +23,25 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     loss_lot = lot_gain_per_dollar(p) < 0
     x, objective, passes = _solve_with_priority(p, lay, lp, params)
     for _ in range(p.n_securities + 1):
-        before = lp.ub.copy()
-        if not _fix_wash_sale_directions(p, lay, lp, x, loss_lot, params.dust_usd, keep_larger=True):
+        conflict = _wash_conflicts(p, lay, x, loss_lot, params.dust_usd)
+        if not conflict.any():
             break
-        try:
-            x, objective, n = _solve_with_priority(p, lay, lp, params)
-        except HouseholdInfeasible:
-            # Keeping the buys took away sales the cash minimum needs; dropping the buys instead
-            # is always feasible (a buy only ever spends cash).
-            lp.ub[:] = before
-            _fix_wash_sale_directions(p, lay, lp, x, loss_lot, params.dust_usd, keep_larger=False)
-            x, objective, n = _solve_with_priority(p, lay, lp, params)
-        passes += n
+        # Resolve every conflicted group one way or the other: forgo the loss sales (keep the buys)
+        # or forgo the buys (harvest, holding a substitute instead). Both are solved; the better
+        # objective wins. Forgoing buys is always feasible (a buy only spends cash).
+        best = None
+        for keep_buys in (True, False):
+            ub = lp.ub.copy()
+            _block(p, lay, ub, conflict, loss_lot, keep_buys)
+            trial = LinearProgram(lp.c, lp.A, lp.row_lb, lp.row_ub, lp.lb, ub, lp.row_names)
+            try:
+                tx, tobj, n = _solve_with_priority(p, lay, trial, params)
+            except HouseholdInfeasible:
+                continue
+            passes += n
+            if best is None or tobj < best[1] - 1e-9:
+                best = (tx, tobj, ub)
+        x, objective, lp.ub[:] = best[0], best[1], best[2]
     u = _clean(x[lay.u], lp.ub[lay.u], params.dust_usd)
     v = _clean(x[lay.v], lp.ub[lay.v], params.dust_usd)
     bought = np.flatnonzero(v)
@@ -79,25 +86,22 @@ def _checked(sol: LpSolution, p: HouseholdProblem) -> LpSolution:
     return sol
 
 
-def _fix_wash_sale_directions(
-    p: HouseholdProblem, lay: Layout, lp: LinearProgram, x: np.ndarray, loss_lot: np.ndarray, dust_usd: float,
-    keep_larger: bool,
-) -> bool:
-    """Per identical group bought and loss-sold in this run, keep one side (the larger, or the sales)
-    and bound the other to zero; True if any bound moved."""
+def _wash_conflicts(p: HouseholdProblem, lay: Layout, x: np.ndarray, loss_lot: np.ndarray, dust_usd: float) -> np.ndarray:
+    """Identical groups both bought and sold at a loss in this solution (bool per group)."""
     groups = p.identical_group.max(initial=-1) + 1
-    buy_usd = np.bincount(p.identical_group[lay.buy_security], weights=np.where(x[lay.v] > dust_usd, x[lay.v], 0), minlength=groups)
-    loss_sold = np.where(loss_lot & (x[lay.u] > dust_usd), x[lay.u], 0)
-    loss_usd = np.bincount(p.identical_group[p.lot_security], weights=loss_sold, minlength=groups)
-    conflict = (buy_usd > 0) & (loss_usd > 0)
-    if not conflict.any():
-        return False
-    keep_buys = buy_usd >= loss_usd if keep_larger else np.zeros_like(conflict)
-    block_loss_lots = conflict[p.identical_group[p.lot_security]] & keep_buys[p.identical_group[p.lot_security]] & loss_lot
-    block_buys = conflict[p.identical_group[lay.buy_security]] & ~keep_buys[p.identical_group[lay.buy_security]]
-    lp.ub[lay.index(lay.u)[block_loss_lots]] = 0.0
-    lp.ub[lay.index(lay.v)[block_buys]] = 0.0
-    return True
+    bought = np.bincount(p.identical_group[lay.buy_security], weights=(x[lay.v] > dust_usd).astype(float), minlength=groups)
+    loss_sold = np.bincount(p.identical_group[p.lot_security], weights=(loss_lot & (x[lay.u] > dust_usd)).astype(float),
+                            minlength=groups)
+    return (bought > 0) & (loss_sold > 0)
+
+
+def _block(p: HouseholdProblem, lay: Layout, ub: np.ndarray, conflict: np.ndarray, loss_lot: np.ndarray,
+           keep_buys: bool) -> None:
+    """Bound to zero, in every conflicted group, the loss sales (keep_buys) or the buys."""
+    if keep_buys:
+        ub[lay.index(lay.u)[conflict[p.identical_group[p.lot_security]] & loss_lot]] = 0.0
+    else:
+        ub[lay.index(lay.v)[conflict[p.identical_group[lay.buy_security]]]] = 0.0
 
 
 def _clean(values: np.ndarray, upper: np.ndarray, dust_usd: float) -> np.ndarray:

@@ -54,8 +54,9 @@ def verify(sol: HouseholdSolution) -> list[str]:
     if p.tax_budget_usd is not None and tax > p.tax_budget_usd + BUDGET_TOLERANCE_USD:
         problems.append(f"estimated tax ${tax:,.2f} exceeds the tax budget ${p.tax_budget_usd:,.2f}")
 
-    not_in_model = p.target_weight[sol.buy_security] <= 0
-    problems += [f"buy of {p.security_ids[s]}: not in the household's model" for s in sol.buy_security[not_in_model]]
+    not_buyable = ~p.buyable[sol.buy_security]
+    problems += [f"buy of {p.security_ids[s]}: not in the household's model nor a substitute for it"
+                 for s in sol.buy_security[not_buyable]]
 
     # Wash sales, across every account of the household (identical groups, not just tickers).
     group = p.identical_group

@@ -19,6 +19,7 @@ def solve_params(config: RunConfig) -> SolveParams:
         class_drift_penalty=config.class_drift_penalty, security_drift_penalty=config.security_drift_penalty,
         trading_cost_rate=config.trading_cost_rate, priority=config.priority,
         deferral_horizon_days=config.deferral_horizon_days, exposure_penalty=config.exposure_penalty,
+        substitute_cost=config.substitute_cost,
     )
 
 

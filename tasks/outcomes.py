@@ -38,10 +38,12 @@ def household_exception(household_id: str, stage: str, reason: str, severity: st
 
 def _sell_reason(sol: HouseholdSolution, account: int, security: int, lots: np.ndarray) -> str:
     p = sol.problem
-    if p.target_weight[security] <= 0:
-        return "not in model"
     if p.account_taxable[account] and (lot_gain_per_dollar(p)[lots] < 0).all():
         return "harvest loss"
+    if p.is_substitute[security]:
+        return f"swap back to {p.security_ids[p.slot[security]]}"
+    if p.target_weight[security] <= 0:
+        return "not in model"
     if p.cash_usd[account] < p.min_cash_usd[account]:
         return "raise cash"
     return "reduce overweight"
@@ -68,8 +70,8 @@ def solution_frames(solutions: list[HouseholdSolution], custodian_of: dict[str, 
             trades.append((p.household_id, p.account_ids[a], p.security_ids[s], "sell", float(sold[in_trade].sum()),
                            float(p.price_usd[s]), _sell_reason(sol, a, s, in_trade)))
         for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares):
-            trades.append((p.household_id, p.account_ids[a], p.security_ids[s], "buy", float(q), float(p.price_usd[s]),
-                           "invest to target"))
+            reason = f"substitute for {p.security_ids[p.slot[s]]}" if p.is_substitute[s] else "invest to target"
+            trades.append((p.household_id, p.account_ids[a], p.security_ids[s], "buy", float(q), float(p.price_usd[s]), reason))
         before = drift(p, p.holdings_usd, p.cash_usd)
         after = drift(p, sol.holdings_after_usd, sol.cash_after_usd)
         drifts.append((p.household_id, p.total_value_usd, before[0], after[0], before[1], after[1]))

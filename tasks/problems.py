@@ -63,6 +63,7 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     sec_price = sec["close_usd"].to_numpy()
     sec_class = sec["asset_class"].to_numpy()
     sec_group = sec["group"].to_numpy()
+    sec_substitute = dict(zip(sec["security_id"].to_list(), sec["substitute_id"].to_list()))
     empty = {name: frame.clear() for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
                                                       ("loss_sales", loss_sales), ("buys", buys))}
     problems = []
@@ -70,7 +71,8 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
         h = row["household_id"]
         get = lambda name: parts[name].get(h, empty[name])  # noqa: E731
         problems.append(_problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
-                                 sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, day.as_of, config))
+                                 sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
+                                 day.as_of, config))
     return problems
 
 
@@ -97,11 +99,13 @@ def _budgets(hh: dict, profile: TaxProfile, config: RunConfig, year: int) -> tup
 
 def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.DataFrame, loss_sales: pl.DataFrame,
              buys: pl.DataFrame, sec_row: dict[str, int], sec_price: np.ndarray, sec_class: np.ndarray,
-             sec_group: np.ndarray, sec_exposure: np.ndarray, exposure_names: tuple[str, ...], as_of: dt.date,
-             config: RunConfig) -> HouseholdProblem:
+             sec_group: np.ndarray, sec_exposure: np.ndarray, exposure_names: tuple[str, ...],
+             sec_substitute: dict[str, str | None], as_of: dt.date, config: RunConfig) -> HouseholdProblem:
     target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
     cash_target = target.pop(CASH_SECURITY_ID, 0.0)
-    securities = sorted(set(lots["security_id"].to_list()) | set(target))
+    # A model security's substitute (if priced and not itself in the model) stands in after a harvest.
+    substitutes = {sub: s for s in sorted(target) if (sub := sec_substitute.get(s)) and sub not in target and sub in sec_row}
+    securities = sorted(set(lots["security_id"].to_list()) | set(target) | set(substitutes))
     rows = np.array([sec_row[s] for s in securities], dtype=np.int64)
     classes = sorted(set(sec_class[rows].tolist())) + [CASH_ASSET_CLASS]
     class_index = {c: i for i, c in enumerate(classes)}
@@ -119,6 +123,7 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
     acc_index = {a: i for i, a in enumerate(account_ids)}
     account_type = accounts["account_type"].to_list()
     sec_index = {s: i for i, s in enumerate(securities)}
+    substitute_of = np.array([sec_index[substitutes[s]] if s in substitutes else -1 for s in securities], dtype=np.int64)
     lot_security = np.array([sec_index[s] for s in lots["security_id"].to_list()], dtype=np.int64)
     kind = ["taxable" if t in TAXABLE_ACCOUNT_TYPES else t for t in account_type]
     location = np.array([[config.location_value.get(sec_class[r], {}).get(k, 0.0) for r in rows] for k in kind])
@@ -146,7 +151,7 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
         short_term_rate=rates.st_gain, long_term_rate=rates.lt_gain,
         short_term_loss_rate=rates.st_loss, long_term_loss_rate=rates.lt_loss,
         location_value=location.reshape(len(kind), len(rows)),
-        gain_budget_usd=gain_budget, tax_budget_usd=tax_budget,
+        gain_budget_usd=gain_budget, tax_budget_usd=tax_budget, substitute_of=substitute_of,
         exposures=exposure[:, used] if used.any() else None,
         exposure_names=tuple(n for n, u in zip(exposure_names, used) if u),
     )

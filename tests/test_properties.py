@@ -93,3 +93,32 @@ def test_every_solution_keeps_every_rule(p, params):
     # Never a buy and a loss sale of the same identical group in one run, across accounts.
     assert not bought_groups & set(p.identical_group[p.lot_security[loss_sold]].tolist())
     assert verify(sol) == []
+
+
+def weighted_drift_usd(p, holdings, cash, params):
+    """λ_C Σ_c |class value − W_c V| + λ_S Σ_slots |slot value − w V|, as the LP measures drift."""
+    V = p.total_value_usd
+    by_sec = holdings.sum(axis=0)
+    by_class = np.bincount(p.security_class, weights=by_sec, minlength=len(p.class_names))
+    by_class[p.cash_class] += cash.sum()
+    slot = np.bincount(p.slot, weights=by_sec, minlength=p.n_securities)
+    slot_target = np.bincount(p.slot, weights=p.target_weight, minlength=p.n_securities)
+    return (params.class_drift_penalty * np.abs(by_class - p.class_target_weight * V).sum()
+            + params.security_drift_penalty * np.abs(slot - slot_target * V).sum())
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=households(), params=params)
+def test_unconstrained_rebalance_never_increases_drift(p, params):
+    # No taxes (IRAs only), no wash-sale windows, no location values, cash already at its minimum or
+    # more: doing nothing is feasible, so the optimum can only lower drift.
+    import dataclasses
+
+    p = dataclasses.replace(
+        p, account_taxable=np.zeros(p.n_accounts, bool), buy_blocked=np.zeros(p.n_securities, bool),
+        lot_loss_sale_blocked=np.zeros(p.n_lots, bool), lot_acquired=np.full(p.n_lots, np.datetime64("2020-01-02")),
+        location_value=None, cash_usd=np.maximum(p.cash_usd, p.min_cash_usd))
+    sol = solve_household(p, params)
+    before = weighted_drift_usd(p, p.holdings_usd, p.cash_usd, params)
+    after = weighted_drift_usd(p, sol.holdings_after_usd, sol.cash_after_usd, params)
+    assert after <= before + 1e-6 * max(1.0, p.total_value_usd)

@@ -2,7 +2,8 @@
 
 class drift     Σ_{s∈c} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − d⁺_c + d⁻_c = W_c V     c ≠ cash
                 C⁰ + Σ_l u_l − Σ v − d⁺_cash + d⁻_cash = W_cash V
-security drift  H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s} − e⁺_s + e⁻_s = w_s V
+security drift  Σ_{s: σ(s)=t} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − e⁺_t + e⁻_t = w_t V   (one row per slot t;
+                a substitute counts toward its primary; rows of unused slots only hold e±)
 Known holdings move to the right-hand side.
 """
 
@@ -31,10 +32,10 @@ def class_drift_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
 
 
 def security_drift_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
-    S = lay.n_securities
-    held = np.bincount(p.lot_security, weights=p.lot_value_usd, minlength=S)
-    rhs = p.target_weight * p.total_value_usd - held
-    rows = np.concatenate([p.lot_security, lay.buy_security, np.arange(S), np.arange(S)])
+    S, slot = lay.n_securities, p.slot
+    held = np.bincount(slot[p.lot_security], weights=p.lot_value_usd, minlength=S)
+    rhs = np.bincount(slot, weights=p.target_weight, minlength=S) * p.total_value_usd - held
+    rows = np.concatenate([slot[p.lot_security], slot[lay.buy_security], np.arange(S), np.arange(S)])
     cols = np.concatenate([lay.index(lay.u), lay.index(lay.v), lay.index(lay.e_plus), lay.index(lay.e_minus)])
     vals = np.concatenate([-np.ones(lay.n_lots), np.ones(lay.n_buys), -np.ones(S), np.ones(S)])
     return RowBlock("security_drift", rows, cols, vals, rhs, rhs)
