@@ -250,3 +250,14 @@ def test_tax_estimate_from_household_rates():
     # A net loss year saves the deduction at ordinary + state: $3,000 × 37 % = $1,110.
     loss = estimate_tax(net_year("tp", 2025, 0, 8_000, 0, 0), TaxProfile("single", 0.32, 0.15, 0.05, True))
     assert loss.total_usd == pytest.approx(-1_110.0)
+
+
+def test_a_loss_window_from_outside_the_history_washes_later_buys_only():
+    # A $3/share loss on 10 shares sold on Nov 1 (known from the custodian, not replayed): a buy of
+    # 4 shares on Nov 10 washes 4 × $3 = $12 into the new lot; a lot bought before Nov 1 is untouched.
+    led = replay(ev(D(2024, 10, 20), "buy", 5, 10.0, new_lot_id="before"))
+    line = led.add_loss_window("tp", "T", "M", D(2024, 11, 1), 10, 3.0)
+    led.apply(ev(D(2024, 11, 10), "buy", 4, 9.0, new_lot_id="after"))
+    assert line.disallowed_usd == pytest.approx(12.0)
+    assert led.lots["after"].basis_usd == pytest.approx(36.0 + 12.0)
+    assert led.lots["before"].basis_usd == pytest.approx(50.0)

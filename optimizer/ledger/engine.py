@@ -93,6 +93,19 @@ class Ledger:
                 errors.append(err)
         return self
 
+    def add_loss_window(self, taxpayer: str, account: str, security: str, sale_date: dt.date, shares: float,
+                        loss_per_share_usd: float) -> SaleLine:
+        """A loss sale known from outside the replayed history (before it starts, or a custodian's
+        record): its unmatched shares wash acquisitions for 30 days after ``sale_date``; it changes
+        no lot the ledger holds. Returns the sale line that will carry any disallowance."""
+        line = SaleLine(None, taxpayer, account, "taxable_individual", security, f"~loss:{security}", sale_date,
+                        sale_date, sale_date, shares, 0.0, shares * loss_per_share_usd, "short", True)
+        key = (taxpayer, self.group(security))
+        self.last_loss_sale[key] = max(sale_date, self.last_loss_sale.get(key, sale_date))
+        self.sales.append(line)
+        self._pending.setdefault(key, deque()).append(_PendingLoss(line, sale_date, shares, loss_per_share_usd, 0))
+        return line
+
     def open_lots(self) -> list[Lot]:
         return sorted(self.lots.values(), key=lambda lot: (lot.taxpayer, lot.account, lot.security, lot.seq, lot.lot_id))
 

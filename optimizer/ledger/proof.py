@@ -7,8 +7,8 @@ shows up as a disallowed loss that was not there before the trades:
   last 30 days as buys on their dates, so they can wash a loss sale of the run;
 - a security bought within 30 days whose lot is not visible (``lot_loss_sale_blocked``) gets a
   stand-in buy in an IRA the day before;
-- a security sold at a loss within 30 days (``buy_blocked``) gets a stand-in loss sale of one
-  share on the as-of date, so any buy of the run would wash it (unless history already did).
+- a security sold at a loss within 30 days (``buy_blocked``) gets an open loss window of one share
+  (``Ledger.add_loss_window``), so any buy of the run would wash it; it changes no real lot.
 Any increase of a disallowed amount counts, however small: the ledger's arithmetic only adds
 disallowed losses when shares are matched.
 """
@@ -55,13 +55,10 @@ def wash_sales_created(sol: HouseholdSolution) -> list[str]:
     for s in sorted(flagged):
         setup.append(LedgerEvent(None, as_of - dt.timedelta(days=1), _TP, "~ira", "traditional_ira",
                                  str(p.security_ids[s]), "buy", 1e-6, float(p.price_usd[s])))
-    for s in np.flatnonzero(p.buy_blocked & in_play):  # stand-in: one share bought long ago at double the price, sold today
-        sec, price = str(p.security_ids[s]), float(p.price_usd[s])
-        setup.append(LedgerEvent(None, recent_from - dt.timedelta(days=1), _TP, "~loss", "taxable_individual", sec,
-                                 "transfer_in", 1.0, 0.0, basis_usd=2 * price, acquired=as_of - dt.timedelta(days=400)))
-        setup.append(LedgerEvent(None, as_of, _TP, "~loss", "taxable_individual", sec, "sell", 1.0, price))
-    setup.sort(key=lambda e: (e.trade_date, e.side != "transfer_in", e.side != "buy"))
+    setup.sort(key=lambda e: (e.trade_date, e.side != "transfer_in"))
     ledger.replay(setup)
+    for s in np.flatnonzero(p.buy_blocked & in_play):  # stand-in: an open window of one share's loss
+        ledger.add_loss_window(_TP, "~loss", str(p.security_ids[s]), as_of, 1.0, float(p.price_usd[s]))
     before = [s.disallowed_usd for s in ledger.sales]
     parts: dict[str, list[str]] = {}  # the stand-ins may have split a lot: "<lot>.wN" parts sell with it
     for k in sorted(ledger.lots):
