@@ -39,6 +39,9 @@ class RunConfig(BaseModel):
     annual_gain_budget_usd: float | None = Field(None, description="Cap on net realized gains per year (YTD counted).")
     annual_tax_budget_usd: float | None = Field(None, description="Cap on estimated tax on realized gains per year (YTD counted).")
     batch_size: int = Field(500, ge=1, description="Households per Prefect task.")
+    snapshots: Literal["none", "failures", "all"] = Field(
+        "failures", description="Write households' solver input for `lotwise replay`: none, failures (infeasible, relaxed, "
+                                "failed verification) or all.")
     stale_price_days: int = Field(5, ge=0, description="Calendar days after which a close is stale.")
     location_value: dict[str, dict[str, float]] = Field(default_factory=lambda: DEFAULT_LOCATION_VALUE)
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -107,6 +108,40 @@ def lots_replay(
                   + (f" (see {out / 'errors.csv'})" if counts["errors"] else ""))
     for e in result.errors[:10]:
         console.print(f"  row {e['row']}: {e['field']}: {e['reason']}")
+
+
+@app.command("replay")
+def replay(snapshot: Annotated[Path, typer.Argument(help="A household snapshot (.npz) written by a run.")]) -> None:
+    """Solve and verify one household from its snapshot, exactly as the run did."""
+    from optimizer.errors import OptimizerError
+    from optimizer.relax import solve_with_relaxation
+    from optimizer.snapshot import load_snapshot
+    from optimizer.verify import verify
+
+    problem, params = load_snapshot(snapshot)
+    console.print(f"household {problem.household_id} as of {problem.as_of}: {problem.n_accounts} accounts, "
+                  f"{problem.n_securities} securities, {problem.n_lots} lots, value ${problem.total_value_usd:,.2f}")
+    try:
+        sol, relaxed = solve_with_relaxation(problem, params)
+    except OptimizerError as exc:
+        console.print(f"[red]{type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    for r in relaxed:
+        console.print(f"[yellow]{r}[/yellow]")
+    table = Table("account", "security", "side", "shares", "amount")
+    p = sol.problem
+    sold = sol.lot_sold_shares
+    for i in np.flatnonzero(sold > 0):
+        table.add_row(str(p.account_ids[p.lot_account[i]]), f"{p.security_ids[p.lot_security[i]]} (lot {p.lot_ids[i]})",
+                      "sell", f"{sold[i]:,.6f}", f"${sol.lot_sold_usd[i]:,.2f}")
+    for a, s, q, usd in zip(sol.buy_account, sol.buy_security, sol.buy_shares, sol.buy_usd):
+        table.add_row(str(p.account_ids[a]), str(p.security_ids[s]), "buy", f"{q:,.6f}", f"${usd:,.2f}")
+    console.print(table)
+    problems = verify(sol)
+    console.print(f"objective {sol.objective:,.4f} in {sol.passes} LP passes; verification: "
+                  + ("passed" if not problems else "[red]FAILED[/red]: " + "; ".join(problems)))
+    if problems:
+        raise typer.Exit(1)
 
 
 def _run(input_dir: Path, as_of: dt.date, var: Path, config_path: Optional[Path]) -> dict:

@@ -15,7 +15,7 @@ from data_contracts.config import RunConfig
 from data_contracts.outputs import RunSummary, StageTiming
 from tasks.export import export, publish_summary, run_folder
 from tasks.ingest import ingest
-from tasks.optimize import batch_name, optimize_batch, plan_batches
+from tasks.optimize import batch_name, optimize_batch, plan_batches, solve_params
 from tasks.outcomes import solution_frames
 from tasks.persist import persist
 from tasks.stage import stage
@@ -48,12 +48,14 @@ def daily_rebalance(input_dir: Path, as_of: dt.date, var_dir: Path = Path("var")
         day = validate(files, as_of, config)
     with clock.stage("stage"):
         stage(files, day, parquet_root, run_id)
+    snapshot_dir = None if config.snapshots == "none" else var_dir / "snapshots" / as_of.isoformat() / run_id
     with clock.stage("optimize"):
         batches = plan_batches(day.ready_households.to_list(), config.batch_size)
-        solved = [optimize_batch.with_options(task_run_name=batch_name(b)).submit(day, b, config) for b in batches]
+        solved = [optimize_batch.with_options(task_run_name=batch_name(b)).submit(day, b, config, snapshot_dir)
+                  for b in batches]
         solved = [f.result() for f in solved]
     with clock.stage("verify"):
-        checked = [verify_batch.submit(b) for b in solved]
+        checked = [verify_batch.submit(b, solve_params(config), snapshot_dir) for b in solved]
         checked = [f.result() for f in checked]
     with clock.stage("persist"):
         custodian_of = dict(zip(day.accounts["account_id"].to_list(), day.accounts["custodian_id"].to_list()))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.config import RunConfig
 from data_contracts.validation import ValidatedDay
 from optimizer.errors import HouseholdInfeasible, OptimizerError
-from optimizer.problem import SolveParams
+from optimizer.problem import HouseholdProblem, SolveParams
 from optimizer.relax import solve_with_relaxation
+from optimizer.snapshot import save_snapshot
 from tasks.outcomes import BatchResult, household_exception
 from tasks.problems import build_problems
 
@@ -31,25 +34,43 @@ def batch_name(household_ids: list[str]) -> str:
     return f"optimize {household_ids[0]}..{household_ids[-1]} ({len(household_ids)} households)"
 
 
-def optimize_households(day: ValidatedDay, household_ids: list[str], config: RunConfig) -> BatchResult:
+def snapshot_note(problem: HouseholdProblem, params: SolveParams, snapshot_dir: Path | None) -> str:
+    """Write the household's solver input for `lotwise replay`; the words to add to its exception."""
+    if snapshot_dir is None:
+        return ""
+    path = save_snapshot(problem, params, Path(snapshot_dir) / f"{problem.household_id}.npz")
+    return f" [replay: lotwise replay {path}]"
+
+
+def optimize_households(day: ValidatedDay, household_ids: list[str], config: RunConfig,
+                        snapshot_dir: Path | None = None) -> BatchResult:
     result = BatchResult(household_ids)
     params = solve_params(config)
+    keep_all = snapshot_dir if config.snapshots == "all" else None
+    on_failure = snapshot_dir if config.snapshots != "none" else None
     for problem in build_problems(day, household_ids, config):
+        if keep_all is not None:
+            save_snapshot(problem, params, Path(keep_all) / f"{problem.household_id}.npz")
         try:
             solution, relaxations = solve_with_relaxation(problem, params)
             result.solutions.append(solution)
             if relaxations:
                 result.relaxed += 1
-                result.exceptions += [household_exception(problem.household_id, "optimize", r, "warning") for r in relaxations]
+                note = snapshot_note(problem, params, on_failure)
+                result.exceptions += [household_exception(problem.household_id, "optimize", r + note, "warning")
+                                      for r in relaxations]
         except HouseholdInfeasible as exc:
             result.infeasible += 1
-            result.exceptions.append(household_exception(problem.household_id, "optimize", f"infeasible: {exc}"))
+            result.exceptions.append(household_exception(
+                problem.household_id, "optimize", f"infeasible: {exc}" + snapshot_note(problem, params, on_failure)))
         except OptimizerError as exc:
             result.infeasible += 1
-            result.exceptions.append(household_exception(problem.household_id, "optimize", str(exc)))
+            result.exceptions.append(household_exception(
+                problem.household_id, "optimize", str(exc) + snapshot_note(problem, params, on_failure)))
     return result
 
 
 @task(name="optimize-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def optimize_batch(day: ValidatedDay, household_ids: list[str], config: RunConfig) -> BatchResult:
-    return optimize_households(day, household_ids, config)
+def optimize_batch(day: ValidatedDay, household_ids: list[str], config: RunConfig,
+                   snapshot_dir: Path | None = None) -> BatchResult:
+    return optimize_households(day, household_ids, config, snapshot_dir)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from optimizer.problem import SolveParams
 from optimizer.verify import verify
+from tasks.optimize import snapshot_note
 from tasks.outcomes import BatchResult, household_exception
 
 
-def verify_solutions(batch: BatchResult) -> BatchResult:
+def verify_solutions(batch: BatchResult, params: SolveParams | None = None, snapshot_dir: Path | None = None) -> BatchResult:
     passed = []
     for sol in batch.solutions:
         problems = verify(sol)
         if problems:
             batch.failed_verification += 1
-            batch.exceptions.append(household_exception(sol.problem.household_id, "verify", "; ".join(problems)))
+            note = snapshot_note(sol.problem, params, snapshot_dir) if params is not None else ""
+            batch.exceptions.append(household_exception(sol.problem.household_id, "verify", "; ".join(problems) + note))
         else:
             passed.append(sol)
     batch.solutions = passed
@@ -23,5 +28,5 @@ def verify_solutions(batch: BatchResult) -> BatchResult:
 
 
 @task(name="verify-batch", cache_policy=NO_CACHE)
-def verify_batch(batch: BatchResult) -> BatchResult:
-    return verify_solutions(batch)
+def verify_batch(batch: BatchResult, params: SolveParams | None = None, snapshot_dir: Path | None = None) -> BatchResult:
+    return verify_solutions(batch, params, snapshot_dir)

@@ -1,6 +1,7 @@
 """The daily flow end to end on a real local Prefect, a real DuckDB file and real Parquet."""
 
 import json
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -66,6 +67,9 @@ def test_exceptions_name_file_row_field(damaged_run):
     assert relaxed["severity"].to_list() == ["warning"]
     assert "cannot reach its minimum cash" in relaxed["reason"][0]
     assert "relaxed the minimum cash of" in relaxed["reason"][0]
+    # Its solver input was snapshotted for `lotwise replay`, and the exception says where.
+    snapshot = relaxed["reason"][0].split("lotwise replay ")[1].rstrip("]")
+    assert snapshot.endswith(f"{damaged_run['relaxed']}.npz") and Path(snapshot).is_file()
 
 
 def test_no_trades_for_held_households(damaged_run):
