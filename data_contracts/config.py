@@ -38,6 +38,11 @@ class RunConfig(BaseModel):
     carryforward_value: float = Field(0.8, ge=0, le=1, description="Value of a carried-forward loss dollar, × the LT rate.")
     annual_gain_budget_usd: float | None = Field(None, description="Cap on net realized gains per year (YTD counted).")
     annual_tax_budget_usd: float | None = Field(None, description="Cap on estimated tax on realized gains per year (YTD counted).")
+    shares: Literal["round", "mip", "fractional"] = Field(
+        "round", description="Whole shares by LP + rounding repair (round), by SCIP (mip), or fractional shares.")
+    min_trade_usd: float = Field(0.0, ge=0, description="Trades smaller than this are not sent.")
+    mip_gap: float = Field(0.01, gt=0, description="Relative optimality gap of the mip mode.")
+    mip_time_limit_s: float = Field(10.0, gt=0, description="Time limit per household solve in the mip mode.")
     batch_size: int = Field(500, ge=1, description="Households per Prefect task.")
     snapshots: Literal["none", "failures", "all"] = Field(
         "failures", description="Write households' solver input for `lotwise replay`: none, failures (infeasible, relaxed, "

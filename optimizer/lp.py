@@ -7,6 +7,7 @@ knows which solver runs it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,15 +106,22 @@ class LinearProgram:
     lb: np.ndarray
     ub: np.ndarray
     row_names: list[tuple[str, int, int]]  # (family, first row, last row + 1)
+    integer: np.ndarray | None = None  # bool mask of integer variables (None: a pure LP)
+
+    def with_bounds(self, lb: np.ndarray | None = None, ub: np.ndarray | None = None) -> "LinearProgram":
+        return dataclasses.replace(self, lb=self.lb if lb is None else lb, ub=self.ub if ub is None else ub)
+
+    def scaled(self, scale: np.ndarray, integer: np.ndarray) -> "LinearProgram":
+        """The same program in variables y = x / scale (e.g. dollars → shares), with integer marks."""
+        A = (self.A @ sp.diags(scale)).tocsr()
+        return dataclasses.replace(self, c=self.c * scale, A=A, lb=self.lb / scale, ub=self.ub / scale, integer=integer)
 
     def with_row(self, coefficients: np.ndarray, lb: float, ub: float, name: str) -> "LinearProgram":
         """A copy with one more dense row (used for the drift-first second pass)."""
         A = sp.vstack([self.A, sp.csr_matrix(coefficients.reshape(1, -1))], format="csr")
         n = self.A.shape[0]
-        return LinearProgram(
-            self.c, A, np.append(self.row_lb, lb), np.append(self.row_ub, ub), self.lb, self.ub,
-            self.row_names + [(name, n, n + 1)],
-        )
+        return dataclasses.replace(self, A=A, row_lb=np.append(self.row_lb, lb), row_ub=np.append(self.row_ub, ub),
+                                   row_names=self.row_names + [(name, n, n + 1)])
 
 
 def assemble(n_vars: int, c: np.ndarray, lb: np.ndarray, ub: np.ndarray, blocks: list[RowBlock]) -> LinearProgram:

@@ -101,6 +101,12 @@ class SolveParams:
     deferral_horizon_days: int = 30  # H: short-term lots this close to long-term carry the deferral premium
     exposure_penalty: float = 0.05  # λ_F per dollar·unit of sector / factor exposure gap
     substitute_cost: float = 0.003  # ρ per dollar held in a substitute instead of its primary
+    # Whole shares: "round" (LP, then a rounding repair that keeps every constraint), "mip" (SCIP on
+    # integer share counts), or "fractional" (custodians that take fractional shares).
+    shares: Literal["round", "mip", "fractional"] = "round"
+    min_trade_usd: float = 0.0  # smaller trades are not sent (the repair keeps cash whole)
+    mip_gap: float = 0.01
+    mip_time_limit_s: float = 10.0
 
 
 @dataclass(frozen=True)

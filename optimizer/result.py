@@ -18,9 +18,15 @@ class HouseholdSolution:
     buy_usd: np.ndarray  # float[K]
     objective: float
     passes: int  # LP solves it took (wash-sale direction fixing, drift-first)
+    # Share counts when they are exact (whole shares); None: derived from the dollar amounts
+    sold_shares: np.ndarray | None = None  # float[L]
+    bought_shares: np.ndarray | None = None  # float[K]
+    whole_shares: bool = False
 
     @property
     def lot_sold_shares(self) -> np.ndarray:
+        if self.sold_shares is not None:
+            return self.sold_shares
         p = self.problem
         shares = self.lot_sold_usd / p.price_usd[p.lot_security]
         # A lot sold to within a cent of its value is sold whole: no 1e-9-share remnants.
@@ -29,6 +35,8 @@ class HouseholdSolution:
 
     @property
     def buy_shares(self) -> np.ndarray:
+        if self.bought_shares is not None:
+            return self.bought_shares
         return self.buy_usd / self.problem.price_usd[self.buy_security]
 
     @property

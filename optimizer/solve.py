@@ -5,6 +5,8 @@ See ``optimizer.problem`` for the formulation.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from optimizer.backends.ortools_lp import LpSolution, solve_lp
@@ -13,6 +15,7 @@ from optimizer.errors import HouseholdInfeasible, SolverFailure
 from optimizer.lp import Layout, LinearProgram
 from optimizer.problem import HouseholdProblem, SolveParams
 from optimizer.result import HouseholdSolution
+from optimizer.rounding import round_to_whole_shares
 from optimizer.terms.drift import drift_term
 from optimizer.terms.tax import lot_gain_per_dollar
 
@@ -33,7 +36,7 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
         for keep_buys in (True, False):
             ub = lp.ub.copy()
             _block(p, lay, ub, conflict, loss_lot, keep_buys)
-            trial = LinearProgram(lp.c, lp.A, lp.row_lb, lp.row_ub, lp.lb, ub, lp.row_names)
+            trial = lp.with_bounds(ub=ub)
             try:
                 tx, tobj, n = _solve_with_priority(p, lay, trial, params)
             except HouseholdInfeasible:
@@ -45,7 +48,14 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     u = _clean(x[lay.u], lp.ub[lay.u], params.dust_usd)
     v = _clean(x[lay.v], lp.ub[lay.v], params.dust_usd)
     bought = np.flatnonzero(v)
-    return HouseholdSolution(p, u, lay.buy_account[bought], lay.buy_security[bought], v[bought], objective, passes)
+    sol = HouseholdSolution(p, u, lay.buy_account[bought], lay.buy_security[bought], v[bought], objective, passes)
+    if params.shares == "fractional":
+        return sol
+    if params.shares == "mip":  # already whole: read the share counts exactly
+        price_lot, price_buy = p.price_usd[p.lot_security], p.price_usd[sol.buy_security]
+        return dataclasses.replace(sol, sold_shares=np.round(u / price_lot), bought_shares=np.round(sol.buy_usd / price_buy),
+                                   whole_shares=True)
+    return round_to_whole_shares(sol, params)
 
 
 def _check_cash_can_be_met(p: HouseholdProblem, lay: Layout, lp: LinearProgram) -> None:
@@ -67,21 +77,37 @@ def _solve_with_priority(
     p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolveParams
 ) -> tuple[np.ndarray, float, int]:
     if params.priority == "weighted":
-        sol = _checked(solve_lp(lp), p)
-        return sol.x, sol.objective, 1
+        x, objective = _solve(p, lay, lp, params)
+        return x, objective, 1
     # drift_first: least drift, then the whole objective without giving that drift back.
     weights = drift_term(p, lay, params)
-    first = _checked(solve_lp(LinearProgram(weights, lp.A, lp.row_lb, lp.row_ub, lp.lb, lp.ub, lp.row_names)), p)
+    _, least = _solve(p, lay, dataclasses.replace(lp, c=weights), params)
     # Slack of 1e-7 of the household's value (in penalty units): the solver's own tolerance, no more.
-    cap = first.objective + 1e-7 * p.total_value_usd * weights.max(initial=0.0)
-    second = _checked(solve_lp(lp.with_row(weights, -np.inf, cap, "drift_cap")), p)
-    return second.x, second.objective, 2
+    cap = least + 1e-7 * p.total_value_usd * weights.max(initial=0.0)
+    x, objective = _solve(p, lay, lp.with_row(weights, -np.inf, cap, "drift_cap"), params)
+    return x, objective, 2
+
+
+def _solve(p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolveParams) -> tuple[np.ndarray, float]:
+    """Solve in dollars; in "mip" mode, sales and buys become integer share counts (x = price × shares)."""
+    if params.shares != "mip":
+        sol = _checked(solve_lp(lp), p)
+        return sol.x, sol.objective
+    scale = np.ones(lay.n_vars)
+    scale[lay.u] = p.price_usd[p.lot_security]
+    scale[lay.v] = p.price_usd[lay.buy_security]
+    integer = np.zeros(lay.n_vars, dtype=bool)
+    integer[lay.u] = integer[lay.v] = True
+    shares = lp.scaled(scale, integer)
+    shares.ub[lay.u] = np.floor(shares.ub[lay.u] + 1e-9)  # whole shares of each lot
+    sol = _checked(solve_lp(shares, time_limit_s=params.mip_time_limit_s, mip_gap=params.mip_gap), p)
+    return sol.x * scale, sol.objective
 
 
 def _checked(sol: LpSolution, p: HouseholdProblem) -> LpSolution:
     if sol.status == "infeasible":
         raise HouseholdInfeasible(f"household {p.household_id}: no trade list meets every constraint ({sol.message})")
-    if sol.status != "optimal":
+    if sol.status not in ("optimal", "feasible"):
         raise SolverFailure(f"household {p.household_id}: solver stopped without an optimum ({sol.message})")
     return sol
 

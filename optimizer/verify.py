@@ -30,6 +30,13 @@ def verify(sol: HouseholdSolution) -> list[str]:
         for a, s in zip(sol.buy_account[sol.buy_shares <= 0], sol.buy_security[sol.buy_shares <= 0])
     ]
 
+    if sol.whole_shares:
+        partial = (sold > 0) & (sold < p.lot_quantity_shares - SHARE_TOLERANCE)
+        problems += [f"lot {p.lot_ids[i]}: {sold[i]:.6f} is not a whole number of shares"
+                     for i in np.flatnonzero(partial & (np.abs(sold - np.round(sold)) > 1e-6))]
+        problems += [f"buy of {p.security_ids[s]} in {p.account_ids[a]}: {q:.6f} is not a whole number of shares"
+                     for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares) if abs(q - round(q)) > 1e-6]
+
     price = p.price_usd
     proceeds = np.bincount(p.lot_account, weights=sold * price[p.lot_security], minlength=p.n_accounts)
     cost = np.bincount(sol.buy_account, weights=sol.buy_shares * price[sol.buy_security], minlength=p.n_accounts)

@@ -22,7 +22,8 @@ def solve_params(config: RunConfig) -> SolveParams:
         class_drift_penalty=config.class_drift_penalty, security_drift_penalty=config.security_drift_penalty,
         trading_cost_rate=config.trading_cost_rate, priority=config.priority,
         deferral_horizon_days=config.deferral_horizon_days, exposure_penalty=config.exposure_penalty,
-        substitute_cost=config.substitute_cost,
+        substitute_cost=config.substitute_cost, shares=config.shares, min_trade_usd=config.min_trade_usd,
+        mip_gap=config.mip_gap, mip_time_limit_s=config.mip_time_limit_s,
     )
 
 

@@ -58,6 +58,8 @@ params = st.builds(
     security_drift_penalty=st.sampled_from([0.0, 0.02, 0.5]),
     trading_cost_rate=st.sampled_from([0.0, 0.0005, 0.01]),
     priority=st.sampled_from(["weighted", "drift_first"]),
+    shares=st.sampled_from(["fractional", "round", "mip"]),
+    min_trade_usd=st.sampled_from([0.0, 0.0, 50.0]),
 )
 
 
@@ -118,6 +120,7 @@ def test_unconstrained_rebalance_never_increases_drift(p, params):
         p, account_taxable=np.zeros(p.n_accounts, bool), buy_blocked=np.zeros(p.n_securities, bool),
         lot_loss_sale_blocked=np.zeros(p.n_lots, bool), lot_acquired=np.full(p.n_lots, np.datetime64("2020-01-02")),
         location_value=None, cash_usd=np.maximum(p.cash_usd, p.min_cash_usd))
+    params = dataclasses.replace(params, shares="fractional", min_trade_usd=0.0)  # the LP itself, unrounded
     sol = solve_household(p, params)
     before = weighted_drift_usd(p, p.holdings_usd, p.cash_usd, params)
     after = weighted_drift_usd(p, sol.holdings_after_usd, sol.cash_after_usd, params)

@@ -101,7 +101,7 @@ def test_a_binding_gain_budget_goes_where_it_buys_most_drift_reduction():
         lot_security=np.array([0, 1]), lot_quantity_shares=np.array([15.0, 15.0]), lot_basis_usd=np.array([750.0, 1350.0]),
         lot_acquired=np.array(["2020-01-02"] * 2, dtype="datetime64[D]"), lot_loss_sale_blocked=np.zeros(2, bool),
         gain_budget_usd=60.0)
-    sol = solve_household(p, SolveParams(security_drift_penalty=1.0, **NO_COST))
+    sol = solve_household(p, SolveParams(security_drift_penalty=1.0, shares="fractional", **NO_COST))
     assert sold_by_lot(sol) == pytest.approx({"LA": 20.0, "LB": 500.0})
     assert sol.realized_gain_usd.sum() == pytest.approx(60.0)
     assert verify(sol) == []
@@ -166,3 +166,34 @@ def test_composed_model_equals_a_hand_written_one():
     np.testing.assert_allclose(mine.x, hand.x, atol=1e-6)
     # The optimum: buy $1,000 of B, all drift gone, objective 0.
     assert hand.objective == pytest.approx(0.0) and hand.x[2] == pytest.approx(1000.0)
+
+
+@pytest.mark.parametrize("mode", ["round", "mip"])
+def test_whole_shares_keep_every_constraint(mode):
+    # 100 shares of A at $7 ($700), $2,000 cash, B at $13, target 50/50 of $2,700: the LP buys $650 of A
+    # (92.9 shares) and $1,350 of B (103.8 shares) less the $25 minimum cash. Whole shares only: every
+    # trade a whole number of shares, and the $25 minimum still holds.
+    p = household(price_usd=np.array([7.0, 13.0]), lot_quantity_shares=np.array([100.0]), lot_basis_usd=np.array([700.0]),
+                  cash_usd=np.array([2000.0]), min_cash_usd=np.array([25.0]))
+    sol = solve_household(p, SolveParams(shares=mode, **NO_COST))
+    assert sol.whole_shares
+    partial = sol.lot_sold_shares < p.lot_quantity_shares
+    assert np.allclose(sol.lot_sold_shares[partial], np.round(sol.lot_sold_shares[partial]))
+    assert np.allclose(sol.buy_shares, np.round(sol.buy_shares)) and sol.buy_shares.sum() > 0
+    assert sol.cash_after_usd[0] >= 25.0
+    bought = dict(zip(p.security_ids[sol.buy_security].tolist(), sol.buy_shares.tolist()))
+    assert 7 * bought["A"] + 13 * bought["B"] <= 2000 - 25  # spent within cash above the minimum
+    assert bought["A"] + bought["B"] >= 190  # and close to the LP's 196.7 fractional shares
+    assert verify(sol) == []
+
+
+def test_minimum_trade_size_drops_small_trades():
+    # $500 each of A and B at $10, $150 cash, target 50/50 of $1,150: buy $75 of each, below a $100
+    # minimum trade: no trades at all (and the cash stays).
+    p = household(price_usd=np.array([10.0, 10.0]), lot_ids=np.array(["LA", "LB"]), lot_account=np.array([0, 0]),
+                  lot_security=np.array([0, 1]), lot_quantity_shares=np.array([50.0, 50.0]),
+                  lot_basis_usd=np.array([500.0, 500.0]), lot_acquired=np.array(["2020-01-02"] * 2, dtype="datetime64[D]"),
+                  lot_loss_sale_blocked=np.zeros(2, bool), cash_usd=np.array([150.0]))
+    sol = solve_household(p, SolveParams(min_trade_usd=100.0, **NO_COST))
+    assert sol.buy_usd.size == 0 and sol.lot_sold_usd.sum() == 0
+    assert verify(sol) == []

@@ -1,4 +1,5 @@
-"""OR-Tools backend: GLOP through model_builder, filled from sparse arrays in one call.
+"""OR-Tools backend: GLOP (LP) or SCIP (whole shares) through model_builder, filled from sparse
+arrays in one call.
 
 The only module of Lotwise that imports ortools.
 """
@@ -13,10 +14,11 @@ from ortools.linear_solver.python import model_builder_helper as mbh
 
 from optimizer.lp import LinearProgram
 
-Status = Literal["optimal", "infeasible", "unbounded", "error"]
+Status = Literal["optimal", "feasible", "infeasible", "unbounded", "error"]
 
 _STATUS: dict[object, Status] = {
     mbh.SolveStatus.OPTIMAL: "optimal",
+    mbh.SolveStatus.FEASIBLE: "feasible",  # a MIP stopped by its time limit with an incumbent
     mbh.SolveStatus.INFEASIBLE: "infeasible",
     mbh.SolveStatus.UNBOUNDED: "unbounded",
 }
@@ -30,13 +32,20 @@ class LpSolution:
     message: str
 
 
-def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit_s: float = 30.0) -> LpSolution:
+def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.01) -> LpSolution:
+    """GLOP for an LP; SCIP when ``lp.integer`` marks integer variables (relative gap ``mip_gap``)."""
     model = mbh.ModelBuilderHelper()
     model.fill_model_from_sparse_data(lp.lb, lp.ub, lp.c, lp.row_lb, lp.row_ub, lp.A)
-    engine = mbh.ModelSolverHelper(solver)
+    mip = lp.integer is not None and lp.integer.any()
+    if mip:
+        for j in np.flatnonzero(lp.integer):
+            model.set_var_integrality(int(j), True)
+    engine = mbh.ModelSolverHelper("scip" if mip else "glop")
     engine.set_time_limit_in_seconds(time_limit_s)
+    if mip:
+        engine.set_solver_specific_parameters(f"limits/gap = {mip_gap}")
     engine.solve(model)
     status = _STATUS.get(engine.status(), "error")
-    if status != "optimal":
+    if status not in ("optimal", "feasible"):
         return LpSolution(status, np.zeros(0), float("nan"), f"{engine.status().name} {engine.status_string()}".strip())
     return LpSolution(status, np.asarray(engine.variable_values()), float(engine.objective_value()), "")
