@@ -58,6 +58,7 @@ class FirmMix:
 
     direct_index_share: float = 0.20
     direct_index_stocks: int = 150
+    stock_lots_per_position: float = 3.2  # mean lots per direct-index stock position in a taxable account
     mean_accounts: float = 2.5
     recent_lot_share: float = 0.03  # lots bought within the last 30 days
     loss_sale_share: float = 0.15  # taxable accounts with a sale at a loss in the last 60 days
@@ -240,7 +241,7 @@ def generate(households: int, seed: int, as_of: dt.date, mix: FirmMix = FirmMix(
     pos_acc, pos_sec, pos_val = pos_acc[~dup], pos_sec[~dup], pos_val[~dup]
 
     # ---- lots: taxable positions carry more lots (monthly buys, reinvestment); direct-index stocks ~5
-    lam = np.where(taxable[pos_acc], np.where(is_stock[pos_sec], 2.2, 5.0), 1.4)
+    lam = np.where(taxable[pos_acc], np.where(is_stock[pos_sec], mix.stock_lots_per_position - 1, 5.0), 1.4)
     n_lots = 1 + rng.poisson(lam)
     lot_pos = np.repeat(np.arange(len(pos_acc)), n_lots)
     L = len(lot_pos)

@@ -45,9 +45,9 @@ Constraints (one generator each, optimizer/constraints/)
     class drift   Σ_{s∈c} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − d⁺_c + d⁻_c = W_c V     ∀c ≠ cash
                   C⁰ + Σ_l u_l − Σ v − d⁺_cash + d⁻_cash = W_cash V
     security drift  Σ_{s: σ(s)=t} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − e⁺_t + e⁻_t = w_t V   ∀ slots t
-    exposure      Σ_s x_{s,k} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − f⁺_k + f⁻_k = Σ_s x_{s,k} w_s V   ∀k
-                  (counterbalancing: an overweight kept for tax reasons is offset by underweighting
-                  securities with the same sector and factor profile)
+    exposure      Σ_t x_{t,k} (e⁺_t − e⁻_t) − f⁺_k + f⁻_k = 0   ∀k   (the household's exposure after
+                  trading less the model's, since slot t holds w_t V + e⁺_t − e⁻_t; counterbalancing:
+                  an overweight kept for tax reasons is offset by underweighting similar securities)
     gain budget   Σ_{l taxable} g_l u_l ≤ G                 (net realized gain, losses count negative)
     tax budget    Σ_l τ_l g_l u_l ≤ T
     no shorts     u_l ≤ U_l (variable bound); nothing else decreases a holding
@@ -72,10 +72,13 @@ With ``priority="drift_first"`` the LP is solved twice: first for the least weig
 then for the whole objective subject to drift ≤ D* + 1e-7 V max(λ) (Betterment's order).
 
 "Not a buy and a loss sale of the same security in one run" is modelled as a two-pass LP with
-fixed trade directions (Moehle, Kochenderfer, Boyd and Ang, 2021): solve; for the identical groups
-both bought and sold at a loss, solve once with their loss sales bound to zero and once with their
-buys bound to zero (harvesting into substitutes), and keep the better objective; repeat while new
-conflicts appear. Bounds only tighten, so this ends after at most |S| rounds (in practice one).
+fixed trade directions (Moehle, Kochenderfer, Boyd and Ang, 2021). Before the first solve, groups
+holding a loss lot worth harvesting (τ_l |g_l| > 2κ + ρ) that have a substitute are not bought
+(the substitute fills them). Then: solve; every identical group both bought and sold at a loss
+keeps one side — its loss sales if worth harvesting (its buys bound to zero), else its buys (its
+loss sales bound to zero; if that is infeasible, the buys go instead, which is always feasible) —
+and the LP is solved again, while new conflicts appear. Bounds only tighten, so this ends after at
+most |S| rounds (in practice one or two).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ class HouseholdSolution:
     sold_shares: np.ndarray | None = None  # float[L]
     bought_shares: np.ndarray | None = None  # float[K]
     whole_shares: bool = False
+    solver_seconds: float = 0.0  # time inside the solver, for the optimizer-overhead ratio
 
     @property
     def lot_sold_shares(self) -> np.ndarray:

@@ -24,31 +24,36 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     lay, lp = build_lp(p, params)
     _check_cash_can_be_met(p, lay, lp)
     loss_lot = lot_gain_per_dollar(p) < 0
-    x, objective, passes = _solve_with_priority(p, lay, lp, params)
+    # Groups worth harvesting are not bought this run (buying would forbid the harvest): their
+    # substitutes fill them. This settles most same-run conflicts before the first solve.
+    _block(p, lay, lp.ub, _worth_harvesting(p, params), loss_lot, keep_buys=False)
+    clock = _SolverClock()
+    x, objective, passes = _solve_with_priority(p, lay, lp, params, clock)
+    worth_harvesting = _worth_harvesting(p, params)
     for _ in range(p.n_securities + 1):
         conflict = _wash_conflicts(p, lay, x, loss_lot, params.dust_usd)
         if not conflict.any():
             break
-        # Resolve every conflicted group one way or the other: forgo the loss sales (keep the buys)
-        # or forgo the buys (harvest, holding a substitute instead). Both are solved; the better
-        # objective wins. Forgoing buys is always feasible (a buy only spends cash).
-        best = None
-        for keep_buys in (True, False):
+        # Each conflicted group keeps one side: its loss sales when they are worth harvesting into a
+        # substitute (then no buys), else its buys (then no loss sales). Dropping buys is always
+        # feasible (a buy only spends cash), so it is the fallback when keeping buys is not.
+        harvest = conflict & worth_harvesting
+        ub = lp.ub.copy()
+        _block(p, lay, ub, harvest, loss_lot, keep_buys=False)
+        _block(p, lay, ub, conflict & ~harvest, loss_lot, keep_buys=True)
+        try:
+            x, objective, n = _solve_with_priority(p, lay, lp.with_bounds(ub=ub), params, clock)
+        except HouseholdInfeasible:
             ub = lp.ub.copy()
-            _block(p, lay, ub, conflict, loss_lot, keep_buys)
-            trial = lp.with_bounds(ub=ub)
-            try:
-                tx, tobj, n = _solve_with_priority(p, lay, trial, params)
-            except HouseholdInfeasible:
-                continue
-            passes += n
-            if best is None or tobj < best[1] - 1e-9:
-                best = (tx, tobj, ub)
-        x, objective, lp.ub[:] = best[0], best[1], best[2]
+            _block(p, lay, ub, conflict, loss_lot, keep_buys=False)
+            x, objective, n = _solve_with_priority(p, lay, lp.with_bounds(ub=ub), params, clock)
+        lp.ub[:] = ub
+        passes += n
     u = _clean(x[lay.u], lp.ub[lay.u], params.dust_usd)
     v = _clean(x[lay.v], lp.ub[lay.v], params.dust_usd)
     bought = np.flatnonzero(v)
-    sol = HouseholdSolution(p, u, lay.buy_account[bought], lay.buy_security[bought], v[bought], objective, passes)
+    sol = HouseholdSolution(p, u, lay.buy_account[bought], lay.buy_security[bought], v[bought], objective, passes,
+                            solver_seconds=clock.seconds)
     if params.shares == "fractional":
         return sol
     if params.shares == "mip":  # already whole: read the share counts exactly
@@ -73,25 +78,45 @@ def _check_cash_can_be_met(p: HouseholdProblem, lay: Layout, lp: LinearProgram) 
         raise HouseholdInfeasible("; ".join(reasons))
 
 
+class _SolverClock:
+    """Time spent inside the solver across every pass of one household."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, sol: LpSolution) -> LpSolution:
+        self.seconds += sol.seconds
+        return sol
+
+
 def _solve_with_priority(
-    p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolveParams
+    p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolveParams, clock: _SolverClock
 ) -> tuple[np.ndarray, float, int]:
     if params.priority == "weighted":
-        x, objective = _solve(p, lay, lp, params)
+        x, objective = _solve(p, lay, lp, params, clock)
         return x, objective, 1
     # drift_first: least drift, then the whole objective without giving that drift back.
     weights = drift_term(p, lay, params)
-    _, least = _solve(p, lay, dataclasses.replace(lp, c=weights), params)
-    # Slack of 1e-7 of the household's value (in penalty units): the solver's own tolerance, no more.
-    cap = least + 1e-7 * p.total_value_usd * weights.max(initial=0.0)
-    x, objective = _solve(p, lay, lp.with_row(weights, -np.inf, cap, "drift_cap"), params)
+    first, least = _solve(p, lay, dataclasses.replace(lp, c=weights), params, clock)
+    # Slack of 1e-7 of the household's value (in penalty units): the solver's own tolerance, no more;
+    # a MIP's first answer is only within its gap of the least drift, so it gets that much room too.
+    slack = 1e-7 * p.total_value_usd * weights.max(initial=0.0)
+    if params.shares == "mip":
+        slack += params.mip_gap * abs(least)
+    try:
+        x, objective = _solve(p, lay, lp.with_row(weights, -np.inf, least + slack, "drift_cap"), params, clock)
+    except SolverFailure:
+        if params.shares != "mip":
+            raise
+        x, objective = first, float(lp.c @ first)  # SCIP found no better point in time: keep the least drift
     return x, objective, 2
 
 
-def _solve(p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolveParams) -> tuple[np.ndarray, float]:
+def _solve(p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolveParams,
+           clock: _SolverClock) -> tuple[np.ndarray, float]:
     """Solve in dollars; in "mip" mode, sales and buys become integer share counts (x = price × shares)."""
     if params.shares != "mip":
-        sol = _checked(solve_lp(lp), p)
+        sol = _checked(clock(solve_lp(lp)), p)
         return sol.x, sol.objective
     scale = np.ones(lay.n_vars)
     scale[lay.u] = p.price_usd[p.lot_security]
@@ -100,7 +125,7 @@ def _solve(p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolvePar
     integer[lay.u] = integer[lay.v] = True
     shares = lp.scaled(scale, integer)
     shares.ub[lay.u] = np.floor(shares.ub[lay.u] + 1e-9)  # whole shares of each lot
-    sol = _checked(solve_lp(shares, time_limit_s=params.mip_time_limit_s, mip_gap=params.mip_gap), p)
+    sol = _checked(clock(solve_lp(shares, time_limit_s=params.mip_time_limit_s, mip_gap=params.mip_gap)), p)
     return sol.x * scale, sol.objective
 
 
@@ -110,6 +135,20 @@ def _checked(sol: LpSolution, p: HouseholdProblem) -> LpSolution:
     if sol.status not in ("optimal", "feasible"):
         raise SolverFailure(f"household {p.household_id}: solver stopped without an optimum ({sol.message})")
     return sol
+
+
+def _worth_harvesting(p: HouseholdProblem, params: SolveParams) -> np.ndarray:
+    """Identical groups (bool per group) holding a loss lot worth harvesting (τ|g| > 2κ + ρ) that a
+    substitute can stand in for."""
+    groups = p.identical_group.max(initial=-1) + 1
+    g = lot_gain_per_dollar(p)
+    worth = (p.lot_tax_rate * -g > 2 * params.trading_cost_rate + params.substitute_cost) & (g < 0)
+    worth &= p.account_taxable[p.lot_account] & ~p.lot_loss_sale_window
+    harvest = np.zeros(groups, dtype=bool)
+    harvest[p.identical_group[p.lot_security[worth]]] = True
+    substituted = np.zeros(groups, dtype=bool)
+    substituted[p.identical_group[p.slot[p.is_substitute]]] = True
+    return harvest & substituted
 
 
 def _wash_conflicts(p: HouseholdProblem, lay: Layout, x: np.ndarray, loss_lot: np.ndarray, dust_usd: float) -> np.ndarray:

@@ -6,6 +6,7 @@ The only module of Lotwise that imports ortools.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,10 +31,12 @@ class LpSolution:
     x: np.ndarray
     objective: float
     message: str
+    seconds: float = 0.0  # wall time inside the solver (model fill + solve)
 
 
 def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.01) -> LpSolution:
     """GLOP for an LP; SCIP when ``lp.integer`` marks integer variables (relative gap ``mip_gap``)."""
+    start = time.perf_counter()
     model = mbh.ModelBuilderHelper()
     model.fill_model_from_sparse_data(lp.lb, lp.ub, lp.c, lp.row_lb, lp.row_ub, lp.A)
     mip = lp.integer is not None and lp.integer.any()
@@ -47,5 +50,7 @@ def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.0
     engine.solve(model)
     status = _STATUS.get(engine.status(), "error")
     if status not in ("optimal", "feasible"):
-        return LpSolution(status, np.zeros(0), float("nan"), f"{engine.status().name} {engine.status_string()}".strip())
-    return LpSolution(status, np.asarray(engine.variable_values()), float(engine.objective_value()), "")
+        return LpSolution(status, np.zeros(0), float("nan"), f"{engine.status().name} {engine.status_string()}".strip(),
+                          time.perf_counter() - start)
+    x = np.asarray(engine.variable_values())
+    return LpSolution(status, x, float(engine.objective_value()), "", time.perf_counter() - start)
