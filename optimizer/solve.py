@@ -24,12 +24,20 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     lay, lp = build_lp(p, params)
     _check_cash_can_be_met(p, lay, lp)
     loss_lot = lot_gain_per_dollar(p) < 0
-    # Groups worth harvesting are not bought this run (buying would forbid the harvest): their
-    # substitutes fill them. This settles most same-run conflicts before the first solve.
-    _block(p, lay, lp.ub, _worth_harvesting(p, params), loss_lot, keep_buys=False)
-    clock = _SolverClock()
-    x, objective, passes = _solve_with_priority(p, lay, lp, params, clock)
+    # Settle the likely same-run conflicts before the first solve, the way the loop below would:
+    # groups worth harvesting are not bought (their substitutes fill them); in other buyable groups,
+    # loss lots the LP would sell and buy back (τ|g| > 2κ: a wash sale) are kept.
     worth_harvesting = _worth_harvesting(p, params)
+    base_ub = lp.ub.copy()
+    _block(p, lay, lp.ub, worth_harvesting, loss_lot, keep_buys=False)
+    _keep_rebuy_bait(p, lay, lp.ub, loss_lot, params)
+    clock = _SolverClock()
+    try:
+        x, objective, passes = _solve_with_priority(p, lay, lp, params, clock)
+    except HouseholdInfeasible:  # the cash floor needs those loss sales: let the loop decide instead
+        lp.ub[:] = base_ub
+        _block(p, lay, lp.ub, worth_harvesting, loss_lot, keep_buys=False)
+        x, objective, passes = _solve_with_priority(p, lay, lp, params, clock)
     for _ in range(p.n_securities + 1):
         conflict = _wash_conflicts(p, lay, x, loss_lot, params.dust_usd)
         if not conflict.any():
@@ -149,6 +157,23 @@ def _worth_harvesting(p: HouseholdProblem, params: SolveParams) -> np.ndarray:
     substituted = np.zeros(groups, dtype=bool)
     substituted[p.identical_group[p.slot[p.is_substitute]]] = True
     return harvest & substituted
+
+
+def _keep_rebuy_bait(p: HouseholdProblem, lay: Layout, ub: np.ndarray, loss_lot: np.ndarray, params: SolveParams) -> None:
+    """Bound to zero the loss lots whose loss pays for selling and buying back (τ|g| > 2κ) in groups
+    this run can still buy and that are not overweight: the LP would otherwise wash-trade them. (In
+    an overweight group, selling the loss lot without buying back may be exactly right: the loop
+    decides there.)"""
+    groups = p.identical_group.max(initial=-1) + 1
+    buyable = np.zeros(groups, dtype=bool)
+    open_buys = ub[lay.v] > 0
+    buyable[p.identical_group[lay.buy_security[open_buys]]] = True
+    held = np.bincount(p.identical_group[p.lot_security], weights=p.lot_value_usd, minlength=groups)
+    target = np.bincount(p.identical_group, weights=p.target_weight, minlength=groups) * p.total_value_usd
+    not_over = held - target <= 0.01 * p.total_value_usd
+    bait = loss_lot & (p.lot_tax_rate * -lot_gain_per_dollar(p) > 2 * params.trading_cost_rate)
+    bait &= (buyable & not_over)[p.identical_group[p.lot_security]]
+    ub[lay.index(lay.u)[bait]] = 0.0
 
 
 def _wash_conflicts(p: HouseholdProblem, lay: Layout, x: np.ndarray, loss_lot: np.ndarray, dust_usd: float) -> np.ndarray:
