@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,43 +36,43 @@ class Layout:
         k = 0 if p.exposures is None else p.exposures.shape[1]
         return cls(p.n_lots, acc.ravel(), sec.ravel(), len(p.class_names), p.n_securities, k)
 
-    @property
+    @cached_property
     def n_buys(self) -> int:
         return len(self.buy_account)
 
-    @property
+    @cached_property
     def u(self) -> slice:
         return slice(0, self.n_lots)
 
-    @property
+    @cached_property
     def v(self) -> slice:
         return slice(self.u.stop, self.u.stop + self.n_buys)
 
-    @property
+    @cached_property
     def d_plus(self) -> slice:
         return slice(self.v.stop, self.v.stop + self.n_classes)
 
-    @property
+    @cached_property
     def d_minus(self) -> slice:
         return slice(self.d_plus.stop, self.d_plus.stop + self.n_classes)
 
-    @property
+    @cached_property
     def e_plus(self) -> slice:
         return slice(self.d_minus.stop, self.d_minus.stop + self.n_securities)
 
-    @property
+    @cached_property
     def e_minus(self) -> slice:
         return slice(self.e_plus.stop, self.e_plus.stop + self.n_securities)
 
-    @property
+    @cached_property
     def f_plus(self) -> slice:
         return slice(self.e_minus.stop, self.e_minus.stop + self.n_exposures)
 
-    @property
+    @cached_property
     def f_minus(self) -> slice:
         return slice(self.f_plus.stop, self.f_plus.stop + self.n_exposures)
 
-    @property
+    @cached_property
     def n_vars(self) -> int:
         return self.f_minus.stop
 
@@ -130,7 +131,12 @@ def assemble(n_vars: int, c: np.ndarray, lb: np.ndarray, ub: np.ndarray, blocks:
     rows = np.concatenate([b.rows + off for b, off in zip(blocks, offsets)])
     cols = np.concatenate([b.cols for b in blocks])
     vals = np.concatenate([b.vals for b in blocks])
-    A = sp.csr_matrix((vals, (rows, cols)), shape=(int(offsets[-1]), n_vars))
+    # CSR straight from the triplets (each (row, column) pair occurs once): order by row, then column.
+    n_rows = int(offsets[-1])
+    order = np.lexsort((cols, rows))
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    A = sp.csr_matrix((vals[order].astype(float), cols[order], indptr), shape=(n_rows, n_vars))
     names = [(b.name, int(off), int(off + b.n_rows)) for b, off in zip(blocks, offsets)]
     return LinearProgram(
         c, A, np.concatenate([b.lb for b in blocks]), np.concatenate([b.ub for b in blocks]), lb, ub, names

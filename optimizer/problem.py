@@ -187,9 +187,13 @@ class HouseholdProblem:
     @cached_property
     def lot_long_term(self) -> np.ndarray:
         """Long-term when sold today: held more than one year (tax.long_term_from)."""
-        from optimizer.tax import long_term_from
+        return self.lot_days_to_long_term == 0
 
-        return long_term_from(self.lot_acquired) <= np.datetime64(self.as_of, "D")
+    @cached_property
+    def lot_gain_per_dollar(self) -> np.ndarray:
+        """g_l = 1 − k_l / U_l: gain per dollar of proceeds (negative for a loss lot)."""
+        value = self.lot_value_usd
+        return np.divide(value - self.lot_basis_usd, value, out=np.zeros_like(value), where=value > 0)
 
     @cached_property
     def lot_tax_rate(self) -> np.ndarray:

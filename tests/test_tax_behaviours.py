@@ -197,3 +197,17 @@ def test_minimum_trade_size_drops_small_trades():
     sol = solve_household(p, SolveParams(min_trade_usd=100.0, **NO_COST))
     assert sol.buy_usd.size == 0 and sol.lot_sold_usd.sum() == 0
     assert verify(sol) == []
+
+
+def test_rebalancing_happens_inside_the_ira_first():
+    # Taxable and IRA each hold $1,000 of A (taxable basis $100: a big long-term gain) and $0 of B.
+    # Household target 50/50 of $2,000: $1,000 of A must become B. Selling in the IRA is tax-free,
+    # so the IRA sells its A and buys B; the taxable lot is untouched (no money moves between accounts).
+    p = household(account_ids=np.array(["T", "IRA"]), account_taxable=np.array([True, False]),
+                  cash_usd=np.zeros(2), min_cash_usd=np.zeros(2), lot_ids=np.array(["LT", "LI"]),
+                  lot_account=np.array([0, 1]), lot_security=np.array([0, 0]), lot_quantity_shares=np.array([10.0, 10.0]),
+                  lot_basis_usd=np.array([100.0, 100.0]), lot_acquired=np.array(["2020-01-02"] * 2, dtype="datetime64[D]"),
+                  lot_loss_sale_blocked=np.zeros(2, bool))
+    sol = solve_household(p, SolveParams(security_drift_penalty=0.5, **NO_COST))
+    assert sold_by_lot(sol) == pytest.approx({"LT": 0.0, "LI": 1000.0})
+    assert p.account_ids[sol.buy_account].tolist() == ["IRA"] and p.security_ids[sol.buy_security].tolist() == ["B"]

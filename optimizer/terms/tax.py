@@ -14,8 +14,7 @@ from optimizer.problem import HouseholdProblem, SolveParams
 
 
 def lot_gain_per_dollar(p: HouseholdProblem) -> np.ndarray:
-    value = p.lot_value_usd
-    return np.divide(value - p.lot_basis_usd, value, out=np.zeros_like(value), where=value > 0)
+    return p.lot_gain_per_dollar
 
 
 def tax_term(p: HouseholdProblem, lay: Layout, params: SolveParams) -> np.ndarray:
