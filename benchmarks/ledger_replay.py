@@ -8,7 +8,6 @@ validating the file, replaying it through the ledger, and writing sales/open lot
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import tempfile
 import time
 from pathlib import Path

@@ -1,6 +1,5 @@
 """The lotwise command, as a user runs it."""
 
-import hashlib
 
 from typer.testing import CliRunner
 
