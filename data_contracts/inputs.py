@@ -69,6 +69,10 @@ class SecurityRecord(Record):
     substitute_id: Optional[SecurityId] = Field(
         None, description="Security to hold instead after harvesting a loss (not substantially identical)."
     )
+    substitute_cost: Optional[float] = Field(
+        None, ge=0, le=1, description="When this security stands in as a substitute: its cost per dollar held "
+                                      "(tracking gap; blank = the run's default).", json_schema_extra={"unit": "fraction"}
+    )
     beta: Optional[float] = Field(None, description="Factor exposure: market beta.", json_schema_extra={"unit": "z"})
     size: Optional[float] = Field(None, description="Factor exposure: size (z-score).", json_schema_extra={"unit": "z"})
     value: Optional[float] = Field(None, description="Factor exposure: value (z-score).", json_schema_extra={"unit": "z"})

@@ -105,9 +105,10 @@ def securities_master(rng: np.random.Generator, mix: FirmMix) -> pl.DataFrame:
         if r["security_type"] == "stock":
             peers = by_industry[r["industry"]]
             r["substitute_id"] = peers[(peers.index(r["security_id"]) + 1) % len(peers)] if len(peers) > 1 else "VTI"
+            r["substitute_cost"] = 0.006  # a single stock tracks another worse than one ETF tracks its twin
     schema = {"security_id": pl.String, "name": pl.String, "security_type": pl.String, "asset_class": pl.String,
               "sector": pl.String, "industry": pl.String, "tags": pl.String, "identical_group": pl.String,
-              "substitute_id": pl.String,
+              "substitute_id": pl.String, "substitute_cost": pl.Float64,
               "beta": pl.Float64, "size": pl.Float64, "value": pl.Float64, "momentum": pl.Float64}
     return pl.DataFrame(rows, schema=schema)
 

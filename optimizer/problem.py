@@ -25,7 +25,8 @@ Data
     H⁰_s, H⁰_c  household holdings of security s / class c;  C⁰ = Σ_a c⁰_a
     V = Σ_s H⁰_s + C⁰    household value;  w_s, W_c model weights (W_cash for cash)
     κ       trading cost per dollar traded;  λ_C, λ_S drift penalties per dollar of drift
-    ρ       cost per dollar held in a substitute (its tracking gap); 0 for model securities
+    ρ_s     cost per dollar held in substitute s (its tracking gap: the substitute's quality, from the
+            securities master, else the run's default ρ); 0 for model securities
     α_{a,s} location value per dollar of s held in a (asset location; Meet Joe's coefficients)
     x_{s,k} exposure of s to characteristic k (sector membership 0/1, beta, size, value, momentum)
     M_a, r_a    maximum cash and cash to raise (a withdrawal) of account a
@@ -59,12 +60,14 @@ Objective terms (optimizer/terms/), minimized as a weighted sum
     drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
     tax           Σ_l τ_l g_l u_l                  (a loss earns back the rate it will be used at)
     deferral      Σ_l δ_l u_l
-    substitute    ρ Σ_{s substitute} h_s = −ρ Σ_{l∈s} u_l + ρ Σ_a v_{a,s} + constant
-Loss harvesting follows from these terms: selling a loss lot of s and buying its substitute keeps
-the slot on target and pays 2κ + ρ, so a loss lot is harvested exactly when τ_l |g_l| > 2κ + ρ
-(its rate reflects how the household can use the loss and its days to long-term). The primary
-cannot be bought back for 30 days (wash-sale bounds); afterwards the LP swaps back when ρ beats
-the cost of selling the substitute (2κ plus tax on its gain).
+    substitute    Σ_{s substitute} ρ_s h_s = −Σ ρ_s Σ_{l∈s} u_l + Σ ρ_s Σ_a v_{a,s} + constant
+Loss harvesting follows from these terms: selling a loss lot of s and buying its substitute s'
+keeps the slot on target and pays 2κ + ρ_{s'}, so a loss lot is harvested exactly when
+τ_l |g_l| > 2κ + ρ_{s'}, where τ_l is the rate at which the household can use that loss (its
+YTD gains, carryforwards, and the lot's character: a short-term loss a few days before turning
+long-term is worth the short-term rate until then). The primary cannot be bought back for 30
+days (wash-sale bounds); afterwards the LP swaps back when ρ_{s'} beats the cost of selling the
+substitute (2κ plus tax on its gain).
     exposure      λ_F Σ_k (f⁺_k + f⁻_k)
     trading cost  κ (Σ_l u_l + Σ v_{a,s})
     location      −Σ α_{a,s} h_{a,s}  =  Σ_l α_{a(l),s(l)} u_l − Σ α_{a,s} v_{a,s} + constant
@@ -160,6 +163,8 @@ class HouseholdProblem:
     tax_budget_usd: float | None = None  # T
     # substitute_of[s]: index of the model security s stands in for, -1 if none
     substitute_of: np.ndarray | None = None  # int[S]
+    # ρ_s per security (the substitute's quality); NaN or None: the run's default
+    substitute_cost: np.ndarray | None = None  # float[S]
     # Characteristics for counterbalancing: x_{s,k}
     exposures: np.ndarray | None = None  # float[S, K]
     exposure_names: tuple[str, ...] = ()
@@ -218,6 +223,12 @@ class HouseholdProblem:
         if self.substitute_of is None:
             return np.zeros(self.n_securities, dtype=bool)
         return (self.substitute_of >= 0) & (self.target_weight <= 0)
+
+    def substitute_cost_rate(self, default: float) -> np.ndarray:
+        """ρ_s for every security: its own substitute cost where given, else ``default``; 0 if not a substitute."""
+        own = np.full(self.n_securities, default) if self.substitute_cost is None else \
+            np.where(np.isnan(self.substitute_cost), default, self.substitute_cost)
+        return np.where(self.is_substitute, own, 0.0)
 
     @cached_property
     def slot(self) -> np.ndarray:

@@ -146,17 +146,18 @@ def _checked(sol: LpSolution, p: HouseholdProblem) -> LpSolution:
 
 
 def _worth_harvesting(p: HouseholdProblem, params: SolveParams) -> np.ndarray:
-    """Identical groups (bool per group) holding a loss lot worth harvesting (τ|g| > 2κ + ρ) that a
-    substitute can stand in for."""
+    """Identical groups (bool per group) holding a loss lot worth harvesting (τ|g| > 2κ + ρ of its
+    cheapest substitute) that a substitute can stand in for."""
     groups = p.identical_group.max(initial=-1) + 1
+    rho = p.substitute_cost_rate(params.substitute_cost)
+    cheapest = np.full(p.n_securities, np.inf)  # per primary: its cheapest substitute's ρ
+    np.minimum.at(cheapest, p.slot[p.is_substitute], rho[p.is_substitute])
     g = lot_gain_per_dollar(p)
-    worth = (p.lot_tax_rate * -g > 2 * params.trading_cost_rate + params.substitute_cost) & (g < 0)
+    worth = (p.lot_tax_rate * -g > 2 * params.trading_cost_rate + cheapest[p.lot_security]) & (g < 0)
     worth &= p.account_taxable[p.lot_account] & ~p.lot_loss_sale_window
     harvest = np.zeros(groups, dtype=bool)
     harvest[p.identical_group[p.lot_security[worth]]] = True
-    substituted = np.zeros(groups, dtype=bool)
-    substituted[p.identical_group[p.slot[p.is_substitute]]] = True
-    return harvest & substituted
+    return harvest
 
 
 def _keep_rebuy_bait(p: HouseholdProblem, lay: Layout, ub: np.ndarray, loss_lot: np.ndarray, params: SolveParams) -> None:

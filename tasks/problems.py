@@ -64,6 +64,7 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     sec_class = sec["asset_class"].to_numpy()
     sec_group = sec["group"].to_numpy()
     sec_substitute = dict(zip(sec["security_id"].to_list(), sec["substitute_id"].to_list()))
+    sec_substitute_cost = sec["substitute_cost"].fill_null(np.nan).to_numpy().astype(float)
     empty = {name: frame.clear() for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
                                                       ("loss_sales", loss_sales), ("buys", buys))}
     problems = []
@@ -72,7 +73,7 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
         get = lambda name: parts[name].get(h, empty[name])  # noqa: E731
         problems.append(_problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
                                  sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
-                                 day.as_of, config))
+                                 sec_substitute_cost, day.as_of, config))
     return problems
 
 
@@ -100,7 +101,8 @@ def _budgets(hh: dict, profile: TaxProfile, config: RunConfig, year: int) -> tup
 def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.DataFrame, loss_sales: pl.DataFrame,
              buys: pl.DataFrame, sec_row: dict[str, int], sec_price: np.ndarray, sec_class: np.ndarray,
              sec_group: np.ndarray, sec_exposure: np.ndarray, exposure_names: tuple[str, ...],
-             sec_substitute: dict[str, str | None], as_of: dt.date, config: RunConfig) -> HouseholdProblem:
+             sec_substitute: dict[str, str | None], sec_substitute_cost: np.ndarray, as_of: dt.date,
+             config: RunConfig) -> HouseholdProblem:
     target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
     cash_target = target.pop(CASH_SECURITY_ID, 0.0)
     # A model security's substitute (if priced and not itself in the model) stands in after a harvest.
@@ -152,6 +154,7 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
         short_term_loss_rate=rates.st_loss, long_term_loss_rate=rates.lt_loss,
         location_value=location.reshape(len(kind), len(rows)),
         gain_budget_usd=gain_budget, tax_budget_usd=tax_budget, substitute_of=substitute_of,
+        substitute_cost=sec_substitute_cost[rows],
         exposures=exposure[:, used] if used.any() else None,
         exposure_names=tuple(n for n, u in zip(exposure_names, used) if u),
     )

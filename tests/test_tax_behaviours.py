@@ -211,3 +211,13 @@ def test_rebalancing_happens_inside_the_ira_first():
     sol = solve_household(p, SolveParams(security_drift_penalty=0.5, **NO_COST))
     assert sold_by_lot(sol) == pytest.approx({"LT": 0.0, "LI": 1000.0})
     assert p.account_ids[sol.buy_account].tolist() == ["IRA"] and p.security_ids[sol.buy_security].tolist() == ["B"]
+
+
+def test_substitute_quality_enters_the_harvest_decision():
+    # The same 5 % loss lot ($52.63 × 0.30 = $15.79 per $1,000, i.e. 0.0158 per $) is harvested into a
+    # close substitute (ρ = 0.003: cost 0.004 per $) but not into a poor one (ρ = 0.05: cost 0.051 per $).
+    close = _harvest_household(0.05, substitute_cost=np.array([np.nan, 0.003]))
+    poor = _harvest_household(0.05, substitute_cost=np.array([np.nan, 0.05]))
+    params = SolveParams(trading_cost_rate=0.0005, substitute_cost=0.01)  # the default ρ is not used here
+    assert solve_household(close, params).lot_sold_usd[0] == pytest.approx(1000.0)
+    assert solve_household(poor, params).lot_sold_usd[0] == 0.0

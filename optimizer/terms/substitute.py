@@ -1,7 +1,8 @@
-"""substitute:  ρ Σ_{s substitute} h_s = −ρ Σ_{l∈s} u_l + ρ Σ_a v_{a,s} + constant.
+"""substitute:  Σ_{s substitute} ρ_s h_s = −Σ ρ_s Σ_{l∈s} u_l + Σ ρ_s Σ_a v_{a,s} + constant.
 
-Holding a substitute instead of its primary costs ρ per dollar (its tracking gap): enough to make
-a harvest pay for it and to swap back once the wash-sale window has passed.
+Holding a substitute instead of its primary costs ρ_s per dollar (its tracking gap, i.e. its
+quality): a harvest must pay for it, and it makes the household swap back once the wash-sale
+window has passed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from optimizer.problem import HouseholdProblem, SolveParams
 
 def substitute_term(p: HouseholdProblem, lay: Layout, params: SolveParams) -> np.ndarray:
     c = np.zeros(lay.n_vars)
-    sub = p.is_substitute
-    c[lay.u] = -params.substitute_cost * sub[p.lot_security]
-    c[lay.v] = params.substitute_cost * sub[lay.buy_security]
+    rho = p.substitute_cost_rate(params.substitute_cost)
+    c[lay.u] = -rho[p.lot_security]
+    c[lay.v] = rho[lay.buy_security]
     return c
