@@ -108,7 +108,8 @@ def main() -> None:
           f"total / solver time {total / max(solver, 1e-12):.2f} (target ≤ 1.5)")
 
     mip = dataclasses.replace(params, shares="mip")
-    print(f"MIP mode (SCIP, whole shares, gap {mip.mip_gap:.0%}, time limit {mip.mip_time_limit_s:g} s)")
+    print(f"MIP mode (SCIP, whole shares, gap {mip.mip_gap:.0%} or ${mip.mip_abs_gap:g}, "
+          f"time limit {mip.mip_time_limit_s:g} s)")
     report("ETF-model households", etf[: args.mip_sample], mip)
     report("direct-index households, 150 stocks", di[: max(args.mip_sample // 10, 1)], mip)
     report("direct-index households, 500 stocks", large[:5], mip)

@@ -42,6 +42,7 @@ class RunConfig(BaseModel):
         "round", description="Whole shares by LP + rounding repair (round), by SCIP (mip), or fractional shares.")
     min_trade_usd: float = Field(0.0, ge=0, description="Trades smaller than this are not sent.")
     mip_gap: float = Field(0.01, gt=0, description="Relative optimality gap of the mip mode.")
+    mip_abs_gap_usd: float = Field(1.0, gt=0, description="Absolute optimality gap of the mip mode, in objective dollars.")
     mip_time_limit_s: float = Field(10.0, gt=0, description="Time limit per household solve in the mip mode.")
     batch_size: int = Field(500, ge=1, description="Households per Prefect task.")
     snapshots: Literal["none", "failures", "all"] = Field(

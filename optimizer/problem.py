@@ -111,7 +111,8 @@ class SolveParams:
     # integer share counts), or "fractional" (custodians that take fractional shares).
     shares: Literal["round", "mip", "fractional"] = "round"
     min_trade_usd: float = 0.0  # smaller trades are not sent (the repair keeps cash whole)
-    mip_gap: float = 0.01
+    mip_gap: float = 0.01  # relative
+    mip_abs_gap: float = 1.0  # dollars of objective: a household's MIP need not prove more
     mip_time_limit_s: float = 10.0
 
 

@@ -133,7 +133,8 @@ def _solve(p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolvePar
     integer[lay.u] = integer[lay.v] = True
     shares = lp.scaled(scale, integer)
     shares.ub[lay.u] = np.floor(shares.ub[lay.u] + 1e-9)  # whole shares of each lot
-    sol = _checked(clock(solve_lp(shares, time_limit_s=params.mip_time_limit_s, mip_gap=params.mip_gap)), p)
+    sol = _checked(clock(solve_lp(shares, time_limit_s=params.mip_time_limit_s, mip_gap=params.mip_gap,
+                                       mip_abs_gap=params.mip_abs_gap)), p)
     return sol.x * scale, sol.objective
 
 

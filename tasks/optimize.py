@@ -23,7 +23,7 @@ def solve_params(config: RunConfig) -> SolveParams:
         trading_cost_rate=config.trading_cost_rate, priority=config.priority,
         deferral_horizon_days=config.deferral_horizon_days, exposure_penalty=config.exposure_penalty,
         substitute_cost=config.substitute_cost, shares=config.shares, min_trade_usd=config.min_trade_usd,
-        mip_gap=config.mip_gap, mip_time_limit_s=config.mip_time_limit_s,
+        mip_gap=config.mip_gap, mip_abs_gap=config.mip_abs_gap_usd, mip_time_limit_s=config.mip_time_limit_s,
     )
 
 

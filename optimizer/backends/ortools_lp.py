@@ -34,8 +34,10 @@ class LpSolution:
     seconds: float = 0.0  # wall time inside the solver (model fill + solve)
 
 
-def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.01) -> LpSolution:
-    """GLOP for an LP; SCIP when ``lp.integer`` marks integer variables (relative gap ``mip_gap``)."""
+def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.01,
+             mip_abs_gap: float = 1.0) -> LpSolution:
+    """GLOP for an LP; SCIP when ``lp.integer`` marks integer variables, stopping within ``mip_gap``
+    (relative) or ``mip_abs_gap`` (objective units: dollars) of the bound, whichever comes first."""
     start = time.perf_counter()
     model = mbh.ModelBuilderHelper()
     model.fill_model_from_sparse_data(lp.lb, lp.ub, lp.c, lp.row_lb, lp.row_ub, lp.A)
@@ -46,7 +48,7 @@ def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.0
     engine = mbh.ModelSolverHelper("scip" if mip else "glop")
     engine.set_time_limit_in_seconds(time_limit_s)
     if mip:
-        engine.set_solver_specific_parameters(f"limits/gap = {mip_gap}")
+        engine.set_solver_specific_parameters(f"limits/gap = {mip_gap}\nlimits/absgap = {mip_abs_gap}")
     engine.solve(model)
     status = _STATUS.get(engine.status(), "error")
     if status not in ("optimal", "feasible"):
