@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.household_lp
 	$(BIN)/python -m benchmarks.demo_end_to_end
 	$(BIN)/python -m benchmarks.ledger_replay
+	$(BIN)/python -m benchmarks.ingest
 
 docs: $(STAMP)
 	$(BIN)/lotwise contracts-doc --out docs/contracts.md
