@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from optimizer.ledger.estimate import TaxProfile, estimate_tax
 from optimizer.ledger.netting import net_year
-from optimizer.tax import NIIT_RATE
+from optimizer.tax import combined_rates
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ def _cost(st: float, lt: float, st_carry: float, lt_carry: float, profile: TaxPr
     """This year's tax on net realized (st, lt), less the discounted value of what carries forward."""
     n = net_year("hh", year, max(st, 0.0), max(-st, 0.0), max(lt, 0.0), max(-lt, 0.0), st_carry, lt_carry,
                  profile.filing_status)
-    lt_rate = profile.federal_ltcg_rate + profile.state_rate + (NIIT_RATE if profile.niit_applies else 0.0)
+    _, lt_rate = combined_rates(profile.federal_ordinary_rate, profile.federal_ltcg_rate, profile.state_rate,
+                                profile.niit_applies)
     return estimate_tax(n, profile).total_usd - carry_value * lt_rate * (n.st_carryover_out_usd + n.lt_carryover_out_usd)
 
 
