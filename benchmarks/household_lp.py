@@ -39,7 +39,7 @@ def problems_of(households: int, mix: FirmMix, seed: int = 7) -> tuple[list[Hous
     config = RunConfig()
     with tempfile.TemporaryDirectory(prefix="lotwise-bench-lp-") as tmp:
         write_sample_firm(households, seed, AS_OF, Path(tmp), mix)
-        day = validate_day(read_day(Path(tmp)), AS_OF)
+        day = validate_day(read_day(Path(tmp), AS_OF), AS_OF)
     ids = day.ready_households.to_list()
     start = time.perf_counter()
     problems = build_problems(day, ids, config)

@@ -13,13 +13,14 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import annotated_types as at
 import polars as pl
 
 from data_contracts.registry import FileContract
+from data_contracts.text_files import LINE, read_text_frame
 
-LINE = "_line"
 ERROR_SCHEMA = {"file": pl.String, "row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String}
 
 
@@ -89,20 +90,11 @@ class ParsedFile:
     bad_rows: pl.DataFrame | None = None
     file_error: str | None = None
     warnings: list[str] = field(default_factory=list)
-    raw: pl.DataFrame | None = None  # the text as read, for the warehouse's raw layer
+    raw: pl.DataFrame | None = None  # the text as read; kept for firm files only (custodian text is streamed out)
 
     def __post_init__(self) -> None:
         if self.bad_rows is None:
             self.bad_rows = pl.DataFrame(schema={LINE: pl.Int64, **{c: pl.String for c in self.good.columns if c != LINE}})
-
-
-def read_text_frame(path: Path) -> pl.DataFrame:
-    """Every column as text, with the 1-based file line of each row (header is line 1)."""
-    df = pl.read_csv(
-        path, infer_schema=False, encoding="utf8-lossy", raise_if_empty=False
-    )
-    df = df.rename({c: c.lstrip("\ufeff").strip() for c in df.columns})
-    return df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
 
 
 def _typed(spec: ColumnSpec) -> pl.Expr:
@@ -145,23 +137,34 @@ def _problems(spec: ColumnSpec) -> list[tuple[pl.Expr, str | pl.Expr]]:
     return out
 
 
-def parse_frame(raw: pl.DataFrame, contract: FileContract, label: str) -> ParsedFile:
-    """Check a text frame (from ``read_text_frame``) against its contract."""
+def parse_frame(raw: pl.DataFrame, contract: FileContract, label: str,
+                row_problems: pl.DataFrame | None = None, warnings: list[str] | None = None,
+                on_typed: Callable[[pl.DataFrame], object] | None = None) -> ParsedFile:
+    """Check a text frame (see ``text_files``) against its contract.
+
+    ``row_problems`` are rows the reader already found wrong (ragged, truncated, ...): they are set
+    aside with the rest. ``warnings`` are carried into the result. ``on_typed`` sees the file's
+    typed values before anything is set aside (the Great Expectations suites run there).
+    """
     specs = column_specs(contract.model)
+    warnings = [f"{label}: {w}" if not w.startswith(label) else w for w in (warnings or [])]
     missing = [s.name for s in specs if s.required and s.name not in raw.columns]
     if missing:
         return ParsedFile(
             label, empty_good(contract.model),
-            file_error=f"{label}: missing column(s) {', '.join(missing)}",
+            file_error=f"{label}: missing column(s) {', '.join(missing)}", warnings=warnings,
         )
-    warnings = []
     extra = [c for c in raw.columns if c != LINE and c not in contract.model.model_fields]
     if extra:
         warnings.append(f"{label}: ignored unexpected column(s) {', '.join(extra)}")
+    present = [s.name for s in specs if s.name in raw.columns]
     raw = raw.with_columns(pl.lit(None, pl.String).alias(s.name) for s in specs if s.name not in raw.columns)
     frame = raw.with_columns(_typed(s).alias(f"{s.name}__t") for s in specs)
 
     error_parts = []
+    if row_problems is not None and row_problems.height:
+        error_parts.append(row_problems.select(
+            pl.lit(label).alias("file"), pl.col(LINE).alias("row"), "field", "value", "reason"))
     for spec in specs:
         for condition, reason in _problems(spec):
             hit = frame.filter(condition.fill_null(False))
@@ -173,6 +176,9 @@ def parse_frame(raw: pl.DataFrame, contract: FileContract, label: str) -> Parsed
                     )
                 )
     typed = frame.select(LINE, *[pl.col(f"{s.name}__t").alias(s.name) for s in specs])
+    if on_typed is not None:
+        on_typed(typed.select(present))
+    del frame
     bad_lines = pl.concat(error_parts).get_column("row").unique() if error_parts else pl.Series("row", [], pl.Int64)
     good = typed.filter(~pl.col(LINE).is_in(bad_lines.implode()))
 
@@ -194,15 +200,16 @@ def parse_frame(raw: pl.DataFrame, contract: FileContract, label: str) -> Parsed
     return ParsedFile(label, good, errors.sort("row", "field"), bad_rows, warnings=warnings, raw=raw)
 
 
-def read_and_parse(path: Path, contract: FileContract, label: str) -> ParsedFile:
+def read_and_parse(path: Path, contract: FileContract, label: str, delimiter: str = ",",
+                   encoding: str = "utf-8", on_typed: Callable[[pl.DataFrame], object] | None = None) -> ParsedFile:
     """Read one file and check it; a file that cannot be read at all becomes a file-level error."""
     try:
-        raw = read_text_frame(path)
+        text = read_text_frame(path, delimiter, encoding)
     except FileNotFoundError:
         return ParsedFile(label, empty_good(contract.model), file_error=f"{label}: file missing")
     except Exception as exc:  # noqa: BLE001 - any parser failure holds the file, with its message
         return ParsedFile(
             label, empty_good(contract.model), file_error=f"{label}: unreadable ({exc})".splitlines()[0]
         )
-    return parse_frame(raw, contract, label)
+    return parse_frame(text.frame, contract, label, text.row_problems, text.warnings, on_typed)
 

@@ -118,4 +118,9 @@ class RunSummary(BaseModel):
     buy_amount_usd: float = Field(**usd("Sum of buy amounts."))
     sell_amount_usd: float = Field(**usd("Sum of sell amounts."))
     est_tax_usd: float = Field(**usd("Estimated tax of the realized gains (negative = saving)."))
+    households_reused: int = Field(0, description="Unchanged inputs since an earlier run of the same day: "
+                                                  "its decisions were reused, not re-solved.")
+    expectations_evaluated: int = Field(0, description="Great Expectations evaluated on the day's files.")
+    expectations_failed: int = Field(0, description="Of those, how many failed (details in the Data Docs).")
+    data_docs: Optional[str] = Field(None, description="The run's Great Expectations Data Docs (index.html).")
     stage_timings: list[StageTiming] = Field(description="Wall time per stage, in order.")

@@ -16,7 +16,8 @@ import polars as pl
 
 from data_contracts.frames import LINE
 from data_contracts.layout import DayFiles
-from data_contracts.types import CASH_SECURITY_ID
+from data_contracts.expectations import QualityRecorder, reconciliation_expectations
+from data_contracts.types import CASH_SECURITY_ID, Severity
 
 EXCEPTION_SCHEMA = {
     "household_id": pl.String, "severity": pl.String, "stage": pl.String, "file": pl.String,
@@ -29,6 +30,18 @@ class ValidationConfig:
     stale_price_days: int = 5  # a close older than this many calendar days holds the households holding it
     lot_position_tolerance_shares: float = 1e-3
     model_weight_tolerance: float = 1e-6
+    # A position whose quantity moved without transactions to explain it: a corporate action the
+    # feed did not carry, or missing transactions (which would blind the wash-sale check).
+    unexplained_change_severity: Severity = "warning"
+
+
+@dataclass
+class PreviousDay:
+    """The last validated day before this one (from the warehouse's stg_* layer), if any."""
+
+    as_of: dt.date
+    accounts: pl.DataFrame  # account_id, household_id, custodian_id
+    positions: pl.DataFrame  # account_id, security_id, quantity_shares
 
 
 @dataclass
@@ -63,13 +76,17 @@ def _exc(df: pl.DataFrame, severity: str, reason: pl.Expr | str, file: pl.Expr |
     return df.select(
         (household if household is not None else pl.lit(None, pl.String)).alias("household_id"),
         pl.lit(severity).alias("severity"), pl.lit("validate").alias("stage"),
-        lit(file).alias("file"), (row if row is not None else pl.lit(None, pl.Int64)).alias("row"),
+        lit(file).cast(pl.String).alias("file"), (row if row is not None else pl.lit(None, pl.Int64)).alias("row"),
         lit(field).alias("field"), lit(reason).alias("reason"),
     ).cast(EXCEPTION_SCHEMA)
 
 
-def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = ValidationConfig()) -> ValidatedDay:
+def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = ValidationConfig(),
+                 previous: PreviousDay | None = None, quality: QualityRecorder | None = None) -> ValidatedDay:
+    """Every cross-file check; with ``quality``, the reconciliation frames also run through their
+    Great Expectations suites; with ``previous``, day-over-day checks run too."""
     out: list[pl.DataFrame] = []
+    reconciliation: dict[str, pl.DataFrame] = {}
     f = day.firm
     securities, models, households = f["securities"].good, f["models"].good, f["households"].good
     accounts = day.combined("accounts")
@@ -111,9 +128,15 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
         out.append(_exc(mine, "error", f"custodian {cust} file unusable: {reason}", broken[0].label,
                         household=pl.col("household_id")))
         if files["accounts"].file_error:
-            out.append(_exc(ONE_ROW, "error",
-                            f"custodian {cust}: accounts file unusable, its households cannot be identified: {reason}",
-                            files["accounts"].label))
+            # Today's accounts are unknown: yesterday's say whose accounts this custodian holds.
+            known = previous.accounts.filter(pl.col("custodian_id").cast(pl.String) == cust).select("household_id").unique() \
+                if previous is not None else ONE_ROW.clear()
+            out.append(_exc(known, "error", f"custodian {cust} file unusable (households as of {previous.as_of if previous else '-'}): "
+                            f"{reason}", files["accounts"].label, household=pl.col("household_id")))
+            if known.height == 0:
+                out.append(_exc(ONE_ROW, "error",
+                                f"custodian {cust}: accounts file unusable, its households cannot be identified: {reason}",
+                                files["accounts"].label))
 
     # 3. Models: known securities and weights that sum to one.
     known_sec = securities.select("security_id")
@@ -176,19 +199,30 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
                                                        "security_id", pl.col("price_date").cast(pl.String).fill_null("none")),
                     "firm/prices.csv", None, "security_id", pl.col("household_id")))
 
+    held_or_modelled = pl.concat([lots.select("security_id").unique(), models.filter(
+        pl.col("security_id") != CASH_SECURITY_ID).select("security_id").unique()]).unique()
+    reconciliation["prices_of_holdings"] = held_or_modelled.join(prices, on="security_id", how="left").select(
+        "security_id", pl.col("security_id").is_in(known_sec["security_id"].implode()).alias("in_securities_master"),
+        (pl.lit(as_of) - pl.col("price_date")).dt.total_days().alias("price_age_days"))
+
     # 6. Lots reconcile to positions; every account has cash; every household has an account.
     lot_qty = lots.group_by("account_id", "security_id").agg(pl.col("quantity_shares").sum().alias("lot_qty"))
     recon = positions.join(lot_qty, on=["account_id", "security_id"], how="full", coalesce=True).join(
         account_household.rename({"household_id": "hh"}), on="account_id", how="left")
     recon = recon.with_columns(pl.col("quantity_shares").fill_null(0.0), pl.col("lot_qty").fill_null(0.0))
+    reconciliation["lots_vs_positions"] = recon.select(
+        "account_id", "security_id", (pl.col("quantity_shares") - pl.col("lot_qty")).alias("difference_shares"))
     mismatch = recon.filter((pl.col("quantity_shares") - pl.col("lot_qty")).abs() > config.lot_position_tolerance_shares)
     out.append(_exc(mismatch, "error", pl.format("lots of {} in account {} sum to {} shares but the position is {}",
                                                  "security_id", "account_id", pl.col("lot_qty").round(6),
                                                  pl.col("quantity_shares").round(6)),
-                    pl.col("_file").fill_null("lots.csv"), pl.col(LINE), "quantity_shares", pl.col("hh")))
+                    pl.col("_file").cast(pl.String).fill_null("lots"), pl.col(LINE), "quantity_shares", pl.col("hh")))
+    cash_files = {c: files["cash"].label for c, files in day.custodians.items()}
     no_cash = accounts.join(cash.select("account_id"), on="account_id", how="anti")
     out.append(_exc(no_cash, "error", pl.format("account {} has no cash balance row", "account_id"),
-                    pl.col("_file").str.replace("accounts.csv", "cash.csv"), None, "account_id", pl.col("household_id")))
+                    pl.col("custodian_id").cast(pl.String).replace(cash_files), None, "account_id", pl.col("household_id")))
+    reconciliation["cash_per_account"] = accounts.select(
+        "account_id", pl.col("account_id").is_in(cash["account_id"].implode()).alias("has_cash_row"))
     no_accounts = households.join(accounts.select("household_id"), on="household_id", how="anti")
     out.append(_exc(no_accounts, "error", "household has no accounts in any custodian file", f["households"].label,
                     None, "household_id", pl.col("household_id")))
@@ -196,9 +230,51 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     out.append(_exc(sells_no_basis, "warning", "sell without cost basis: treated as a loss for wash-sale windows",
                     pl.col("_file"), pl.col(LINE), "cost_basis_usd", pl.col("household_id")))
 
+    # 7. Day over day: quantities move only by the transactions in between.
+    if previous is not None:
+        moves = day_over_day(previous, positions, txns, as_of)
+        reconciliation["day_over_day"] = moves.select("account_id", "security_id", "unexplained_shares")
+        odd = moves.filter(pl.col("unexplained_shares").abs() > config.lot_position_tolerance_shares)
+        out.append(_exc(odd, config.unexplained_change_severity, pl.format(
+            "{} in account {}: {} shares on {} and {} now, but the transactions since explain {}",
+            "security_id", "account_id", pl.col("previous_shares").round(6), pl.lit(str(previous.as_of)),
+            pl.col("quantity_shares").round(6), pl.col("transacted_shares").round(6)),
+            pl.col("_file"), pl.col(LINE), "quantity_shares", pl.col("household_id")))
+    if quality is not None:
+        for name, frame in reconciliation.items():
+            quality.validate(f"reconciliation/{name}", name, reconciliation_expectations(
+                name, config.lot_position_tolerance_shares, config.stale_price_days), frame)
+    del reconciliation
+
     exceptions = pl.concat([e for e in out if e.height], how="vertical_relaxed") if any(e.height for e in out) \
         else pl.DataFrame(schema=EXCEPTION_SCHEMA)
     exceptions = exceptions.unique(maintain_order=True).sort(
         "household_id", "file", "row", "field", "reason", nulls_last=True)
     held = exceptions.filter((pl.col("severity") == "error") & pl.col("household_id").is_not_null())["household_id"].unique().sort()
     return ValidatedDay(as_of, securities, prices, models, households, accounts, positions, lots, txns, cash, exceptions, held)
+
+
+SIGNED_SHARES = {"buy": 1.0, "reinvested_dividend": 1.0, "transfer_in": 1.0, "sell": -1.0}
+
+
+def day_over_day(previous: PreviousDay, positions: pl.DataFrame, txns: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Per account × security held on either day (accounts known on both days): the quantity then
+    and now, the shares the transactions in between moved, and what is left unexplained."""
+    both = previous.accounts.select("account_id", "household_id").join(
+        positions.select("account_id").unique(), on="account_id")
+    then = previous.positions.join(both, on="account_id").select(
+        "account_id", "security_id", pl.col("quantity_shares").alias("previous_shares"))
+    now = positions.join(both.select("account_id"), on="account_id").select(
+        "account_id", "security_id", "quantity_shares", pl.col("_file").cast(pl.String), LINE)
+    moved = (txns.filter((pl.col("trade_date") > previous.as_of) & (pl.col("trade_date") <= as_of)
+                         & pl.col("transaction_type").is_in(list(SIGNED_SHARES)))
+             .group_by("account_id", "security_id")
+             .agg((pl.col("quantity_shares").fill_null(0.0)
+                   * pl.col("transaction_type").replace_strict(SIGNED_SHARES, return_dtype=pl.Float64)).sum().alias("transacted_shares")))
+    out = now.join(then, on=["account_id", "security_id"], how="full", coalesce=True).join(
+        moved, on=["account_id", "security_id"], how="left")
+    out = out.join(both, on="account_id", how="left").with_columns(
+        pl.col("quantity_shares", "previous_shares", "transacted_shares").fill_null(0.0),
+        pl.col("_file").fill_null("positions (position gone)"))
+    return out.with_columns((pl.col("quantity_shares") - pl.col("previous_shares") - pl.col("transacted_shares"))
+                            .alias("unexplained_shares"))

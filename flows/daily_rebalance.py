@@ -19,7 +19,7 @@ from tasks.optimize import batch_name, optimize_batch, plan_batches, solve_param
 from tasks.outcomes import solution_frames
 from tasks.persist import persist
 from tasks.stage import stage
-from tasks.validate import validate
+from tasks.validate import validate, write_data_docs
 from tasks.verify import verify_batch
 
 
@@ -43,11 +43,13 @@ def daily_rebalance(input_dir: Path, as_of: dt.date, var_dir: Path = Path("var")
     clock = StageClock()
 
     with clock.stage("ingest"):
-        files, run_id = ingest(input_dir, as_of)
+        files, run_id, quality = ingest(input_dir, as_of, parquet_root)
     with clock.stage("validate"):
-        day = validate(files, as_of, config)
+        day = validate(files, as_of, config, parquet_root, quality)
+        del files  # the parsed files now live in `day`; keep one copy of a firm's lots
+        report = write_data_docs(quality, var_dir / "data_docs" / as_of.isoformat() / run_id)
     with clock.stage("stage"):
-        stage(files, day, parquet_root, run_id)
+        stage(day, parquet_root, run_id)
     snapshot_dir = None if config.snapshots == "none" else var_dir / "snapshots" / as_of.isoformat() / run_id
     with clock.stage("optimize"):
         batches = plan_batches(day.ready_households.to_list(), config.batch_size)
@@ -66,6 +68,8 @@ def daily_rebalance(input_dir: Path, as_of: dt.date, var_dir: Path = Path("var")
     with clock.stage("export"):
         out_dir = export(outputs, out_root, as_of, run_id)
     summary.stage_timings = clock.timings
+    summary.expectations_evaluated, summary.expectations_failed = report.evaluated, report.failed
+    summary.data_docs = report.index_html
     publish_summary(summary.model_dump(mode="json"), out_dir, db_path)
     get_run_logger().info(
         "run %s: %d households solved (%d with trades), %d quarantined, %d infeasible, %d failed verification",

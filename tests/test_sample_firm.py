@@ -26,7 +26,7 @@ def test_same_seed_same_bytes(tmp_path):
 
 def test_firm_shape(tmp_path):
     write_sample_firm(400, 5, AS_OF, tmp_path)
-    day = validate_day(read_day(tmp_path), AS_OF)
+    day = validate_day(read_day(tmp_path, AS_OF), AS_OF)
     assert day.exceptions.filter(pl.col("severity") == "error").height == 0
 
     per_hh = day.accounts.group_by("household_id").agg(pl.len().alias("n"), pl.col("custodian_id").n_unique().alias("c"))

@@ -9,7 +9,7 @@ from tests.helpers import copy_firm, drop_column, edit_cell, household_of_accoun
 
 
 def test_clean_firm_has_no_errors(small_firm):
-    day = validate_day(read_day(small_firm), AS_OF)
+    day = validate_day(read_day(small_firm, AS_OF), AS_OF)
     assert day.exceptions.filter(pl.col("severity") == "error").height == 0
     assert day.ready_households.len() == day.households.height == 60
 
@@ -21,7 +21,7 @@ def test_bad_rows_hold_only_their_households(small_firm, tmp_path):
     row_b = edit_cell(lots, 40, "security_id", "ZZZZ")
     bad = {household_of_account(firm, row_a["account_id"]), household_of_account(firm, row_b["account_id"])}
 
-    day = validate_day(read_day(firm), AS_OF)
+    day = validate_day(read_day(firm, AS_OF), AS_OF)
     errors = day.exceptions.filter(pl.col("severity") == "error")
     assert set(day.held.to_list()) == bad
     assert day.ready_households.len() == 60 - len(bad)
@@ -36,7 +36,7 @@ def test_lots_that_do_not_sum_to_the_position_hold_the_household(small_firm, tmp
     firm = copy_firm(small_firm, tmp_path / "firm")
     positions = firm / "custodians" / "birch" / "positions.csv"
     row = edit_cell(positions, 5, "quantity_shares", "123456")
-    day = validate_day(read_day(firm), AS_OF)
+    day = validate_day(read_day(firm, AS_OF), AS_OF)
     assert set(day.held.to_list()) == {household_of_account(firm, row["account_id"])}
     assert day.exceptions.filter(pl.col("reason").str.contains("sum to"))["household_id"].len() == 1
 
@@ -44,7 +44,7 @@ def test_lots_that_do_not_sum_to_the_position_hold_the_household(small_firm, tmp
 def test_missing_column_holds_that_custodians_households(small_firm, tmp_path):
     firm = copy_firm(small_firm, tmp_path / "firm")
     drop_column(firm / "custodians" / "cedar" / "cash.csv", "cash_usd")
-    day = validate_day(read_day(firm), AS_OF)
+    day = validate_day(read_day(firm, AS_OF), AS_OF)
     at_cedar = households_at(firm, "cedar")
     assert at_cedar and set(day.held.to_list()) == at_cedar
     reason = day.exceptions.filter(pl.col("household_id") == sorted(at_cedar)[0])["reason"].to_list()
@@ -56,7 +56,7 @@ def test_stale_and_missing_prices_hold_holders(small_firm, tmp_path):
     firm = copy_firm(small_firm, tmp_path / "firm")
     prices = firm / "firm" / "prices.csv"
     sec = edit_cell(prices, 2, "price_date", "2026-10-01")["security_id"]  # the first ETF: widely held
-    day = validate_day(read_day(firm), AS_OF)
+    day = validate_day(read_day(firm, AS_OF), AS_OF)
     holders = set(day.lots.filter(pl.col("security_id") == sec)["household_id"].to_list())
     on_model = set(day.households.join(day.models.filter(pl.col("security_id") == sec), on="model_id")["household_id"].to_list())
     assert set(day.held.to_list()) == holders | on_model

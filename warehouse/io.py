@@ -17,16 +17,18 @@ def partition_dir(root: Path, table: str, as_of: dt.date, run_id: str) -> Path:
     return Path(root) / table / f"as_of_date={as_of.isoformat()}" / f"run_id={run_id}"
 
 
-def write_partition(root: Path, table: str, as_of: dt.date, run_id: str, frame: pl.DataFrame) -> Path:
-    """Write one table's partition: temp file, then rename over the old file (readers never see half)."""
+def write_partition(root: Path, table: str, as_of: dt.date, run_id: str, frame: pl.DataFrame,
+                    part: str = "part-0") -> Path:
+    """Write one table's partition (or one named part of it): temp file, then rename over the old
+    file, so readers never see half and a rerun replaces rather than adds."""
     if table not in TABLES:
         raise KeyError(f"table {table!r} is not in warehouse.schema.TABLES")
     target = partition_dir(root, table, as_of, run_id)
     target.mkdir(parents=True, exist_ok=True)
     tmp = target / f".part-{uuid.uuid4().hex}.parquet.tmp"
     frame.drop([k for k in PARTITION_KEYS if k in frame.columns]).write_parquet(tmp, statistics=True)
-    os.replace(tmp, target / "part-0.parquet")
-    return target / "part-0.parquet"
+    os.replace(tmp, target / f"{part}.parquet")
+    return target / f"{part}.parquet"
 
 
 def replace_dir_atomically(staging: Path, final: Path) -> None:
@@ -39,3 +41,18 @@ def replace_dir_atomically(staging: Path, final: Path) -> None:
         shutil.rmtree(trash)
     else:
         os.replace(staging, final)
+
+
+def latest_partition(root: Path, table: str, before: dt.date) -> tuple[dt.date, pl.DataFrame] | None:
+    """The newest partition of ``table`` dated before ``before``: the latest as-of date, and within
+    it the run written last (a corrected file makes a later run of the same date)."""
+    folder = Path(root) / table
+    dated = sorted((d for d in folder.glob("as_of_date=*") if dt.date.fromisoformat(d.name.split("=", 1)[1]) < before),
+                   key=lambda d: d.name) if folder.is_dir() else []
+    if not dated:
+        return None
+    runs = sorted(dated[-1].glob("run_id=*/*.parquet"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        return None
+    newest = runs[-1].parent
+    return dt.date.fromisoformat(dated[-1].name.split("=", 1)[1]), pl.read_parquet(newest / "*.parquet")
