@@ -31,6 +31,7 @@ and is reported with its file, line and field.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -134,6 +135,29 @@ def _number(text: pl.Expr, decimal: str, thousands: str | None, parentheses: boo
     return t
 
 
+def _scaled(text: pl.Expr, scale: float) -> pl.Expr:
+    """Multiply a number written as text. Powers of ten (cents → dollars) move the decimal point in
+    the text itself, so nothing is rounded; other factors go through a float (and a warning belongs
+    in the mapping file's comment). Text that is not a plain number passes through unchanged."""
+    negate = scale < 0
+    k = -math.log10(abs(scale))
+    plain = text.str.contains(r"^-?\d+(\.\d+)?$")
+    if abs(k - round(k)) < 1e-12 and round(k) > 0:
+        k = round(k)
+        minus = text.str.starts_with("-")
+        body = text.str.strip_chars_start("-")
+        whole = body.str.split_exact(".", 1).struct.field("field_0").str.zfill(k + 1)
+        frac = body.str.split_exact(".", 1).struct.field("field_1").fill_null("")
+        digits = whole + frac
+        point = whole.str.len_chars() - k
+        shifted = digits.str.slice(0, point) + pl.lit(".") + digits.str.slice(point)
+        negative = minus ^ negate
+        value = pl.when(negative).then(pl.lit("-") + shifted).otherwise(shifted)
+    else:
+        value = (text.cast(pl.Float64, strict=False) * scale).cast(pl.String)
+    return pl.when(plain).then(value).otherwise(text)
+
+
 def to_canonical(raw: pl.DataFrame, layout: CustodianLayout, name: str, as_of: dt.date) -> tuple[pl.DataFrame, str | None]:
     """A custodian's text frame (with ``_line``) → the canonical text frame, or a file-level error.
 
@@ -162,11 +186,10 @@ def to_canonical(raw: pl.DataFrame, layout: CustodianLayout, name: str, as_of: d
             scale = mapping.units.get(f, 1.0) * (-1.0 if sign == "negate" else 1.0)
             if decimal != "." or thousands or layout.negative_parentheses:
                 text = _number(text, decimal, thousands, layout.negative_parentheses)
-            if spec.dtype is float and (scale != 1.0 or sign == "abs"):
-                value = text.cast(pl.Float64, strict=False)
-                value = value.abs() if sign == "abs" else value
-                # Float → text is the shortest round-trip form: no digit is lost on the way.
-                text = pl.when(value.is_not_null()).then((value * scale).cast(pl.String)).otherwise(text)
+            if spec.dtype is float and sign == "abs":
+                text = pl.when(text.str.starts_with("-")).then(text.str.strip_chars_start("-")).otherwise(text)
+            if spec.dtype is float and scale != 1.0:
+                text = _scaled(text, scale)
         elif spec.dtype is dt.date and date_format != "%Y-%m-%d":
             parsed = text.str.strip_chars().str.strptime(pl.Date, date_format, strict=False)
             text = pl.when(parsed.is_not_null()).then(parsed.dt.strftime("%Y-%m-%d")).otherwise(text)

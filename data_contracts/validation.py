@@ -129,11 +129,11 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
                         household=pl.col("household_id")))
         if files["accounts"].file_error:
             # Today's accounts are unknown: yesterday's say whose accounts this custodian holds.
-            known = previous.accounts.filter(pl.col("custodian_id").cast(pl.String) == cust).select("household_id").unique() \
-                if previous is not None else ONE_ROW.clear()
-            out.append(_exc(known, "error", f"custodian {cust} file unusable (households as of {previous.as_of if previous else '-'}): "
-                            f"{reason}", files["accounts"].label, household=pl.col("household_id")))
-            if known.height == 0:
+            if previous is not None:
+                known = previous.accounts.filter(pl.col("custodian_id").cast(pl.String) == cust).select("household_id").unique()
+                out.append(_exc(known, "error", f"custodian {cust} file unusable (its households as of {previous.as_of}): "
+                                f"{reason}", files["accounts"].label, household=pl.col("household_id")))
+            if previous is None or known.height == 0:
                 out.append(_exc(ONE_ROW, "error",
                                 f"custodian {cust}: accounts file unusable, its households cannot be identified: {reason}",
                                 files["accounts"].label))

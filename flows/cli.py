@@ -30,13 +30,18 @@ def sample_firm(
     households: Annotated[int, typer.Option(min=1, help="Number of households.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same bytes.")] = 7,
     as_of: Annotated[str, typer.Option(help="Business day of the files (YYYY-MM-DD).")] = "2026-11-20",
-    out: Annotated[Path, typer.Option(help="Folder to write the canonical layout into.")] = Path("var/input"),
+    out: Annotated[Path, typer.Option(help="Folder to write the day's drop into.")] = Path("var/input"),
+    layouts: Annotated[str, typer.Option(
+        help="canonical: every custodian in Lotwise's layout; custodian: birch and cedar in their own "
+             "shapes (mapping files in data_contracts/layouts).")] = "canonical",
 ) -> None:
-    """Write one business day of a generated sample firm in the canonical layout."""
+    """Write one business day of a generated sample firm."""
     from data_contracts.sample_firm import write_sample_firm
 
+    if layouts not in ("canonical", "custodian"):
+        raise typer.BadParameter("must be canonical or custodian", param_hint="--layouts")
     start = time.perf_counter()
-    counts = write_sample_firm(households, seed, _date(as_of), out)
+    counts = write_sample_firm(households, seed, _date(as_of), out, layouts=layouts)
     console.print(f"sample firm written to {out} in {time.perf_counter() - start:.1f} s: "
                   + ", ".join(f"{n:,} {k}" for k, n in counts.items()))
 
