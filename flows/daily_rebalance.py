@@ -18,6 +18,7 @@ from tasks.ingest import ingest
 from tasks.optimize import batch_name, optimize_batch, plan_batches, solve_params
 from tasks.outcomes import solution_frames
 from tasks.persist import persist
+from tasks.reuse import household_fingerprints, reuse_unchanged
 from tasks.stage import stage
 from tasks.validate import validate, write_data_docs
 from tasks.verify import verify_batch
@@ -49,10 +50,14 @@ def daily_rebalance(input_dir: Path, as_of: dt.date, var_dir: Path = Path("var")
         del files  # the parsed files now live in `day`; keep one copy of a firm's lots
         report = write_data_docs(quality, var_dir / "data_docs" / as_of.isoformat() / run_id)
     with clock.stage("stage"):
-        stage(day, parquet_root, run_id)
+        fingerprints = household_fingerprints(day, config)
+        stage(day, parquet_root, run_id, fingerprints)
     snapshot_dir = None if config.snapshots == "none" else var_dir / "snapshots" / as_of.isoformat() / run_id
     with clock.stage("optimize"):
-        batches = plan_batches(day.ready_households.to_list(), config.batch_size)
+        # A rerun of the day (a late or corrected file) re-solves only households whose inputs changed.
+        reused = reuse_unchanged(parquet_root, as_of, run_id, fingerprints, day.ready_households.to_list())
+        todo = day.ready_households.filter(~day.ready_households.is_in(reused.households)).to_list()
+        batches = plan_batches(todo, config.batch_size)
         solved = [optimize_batch.with_options(task_run_name=batch_name(b)).submit(day, b, config, snapshot_dir)
                   for b in batches]
         solved = [f.result() for f in solved]
@@ -62,8 +67,14 @@ def daily_rebalance(input_dir: Path, as_of: dt.date, var_dir: Path = Path("var")
     with clock.stage("persist"):
         custodian_of = dict(zip(day.accounts["account_id"].to_list(), day.accounts["custodian_id"].to_list()))
         outputs = solution_frames([s for b in checked for s in b.solutions], custodian_of)
-        outputs["exceptions"] = pl.concat([day.exceptions] + [b.exception_frame() for b in checked], how="vertical_relaxed")
+        for name, frame in reused.frames.items():
+            outputs[name] = pl.concat([outputs[name], frame.select(outputs[name].columns)], how="vertical_relaxed")
+        outputs["exceptions"] = pl.concat([day.exceptions] + [b.exception_frame() for b in checked]
+                                          + ([reused.exceptions] if reused.exceptions is not None else []),
+                                          how="vertical_relaxed")
         summary = _summary(run_id, as_of, input_dir, run_folder(out_root, as_of, run_id), day, checked, outputs, clock)
+        summary.households_reused = len(reused.households)
+        summary.households_solved += len(reused.households)
         persist(outputs, summary.model_dump(mode="json"), parquet_root, db_path, as_of, run_id)
     with clock.stage("export"):
         out_dir = export(outputs, out_root, as_of, run_id)
@@ -72,8 +83,8 @@ def daily_rebalance(input_dir: Path, as_of: dt.date, var_dir: Path = Path("var")
     summary.data_docs = report.index_html
     publish_summary(summary.model_dump(mode="json"), out_dir, db_path)
     get_run_logger().info(
-        "run %s: %d households solved (%d with trades), %d quarantined, %d infeasible, %d failed verification",
-        run_id, summary.households_solved, summary.households_with_trades, summary.households_quarantined,
+        "run %s: %d households solved (%d reused from an earlier run of the day, %d with trades), %d quarantined, "
+        "%d infeasible, %d failed verification", run_id, summary.households_solved, summary.households_reused, summary.households_with_trades, summary.households_quarantined,
         summary.households_infeasible, summary.households_failed_verification)
     return summary.model_dump(mode="json")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -14,7 +15,8 @@ from warehouse.io import write_partition
 
 
 @task(name="stage", cache_policy=NO_CACHE)
-def stage(day: ValidatedDay, parquet_root: Path, run_id: str) -> None:
+def stage(day: ValidatedDay, parquet_root: Path, run_id: str, fingerprints: pl.DataFrame) -> None:
     for name in INPUT_FILES:
         staged = getattr(day, name).drop([c for c in (LINE, "_file") if c in getattr(day, name).columns])
         write_partition(parquet_root, f"stg_{name}", day.as_of, run_id, staged)
+    write_partition(parquet_root, "stg_household_inputs", day.as_of, run_id, fingerprints)

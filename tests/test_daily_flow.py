@@ -113,3 +113,27 @@ def test_rerun_is_idempotent(damaged_run):
     assert n_trades == pl.read_csv(out(damaged_run, "trades.csv")).height
     assert n_runs == 1
     assert staged == 60
+
+
+def test_corrected_late_file_resolves_only_the_affected_households(damaged_run, small_firm, tmp_path):
+    """cedar's positions arrive again, corrected, after the day's run: the rerun solves cedar's
+    households and carries every other decision over from the first run unchanged."""
+    from flows.daily_rebalance import daily_rebalance
+
+    firm = copy_firm(damaged_run["firm"], tmp_path / "input")
+    (firm / "custodians" / "cedar" / "positions.csv").write_bytes(
+        (small_firm / "custodians" / "cedar" / "positions.csv").read_bytes())
+    first = damaged_run["first"]
+    late = daily_rebalance(input_dir=firm, as_of=AS_OF, var_dir=damaged_run["var"])
+    assert late["run_id"] != first["run_id"]
+    assert late["households_reused"] == first["households_solved"]  # nothing of theirs changed
+    newly = late["households_solved"] - late["households_reused"]
+    assert newly > 0 and late["households_quarantined"] == first["households_quarantined"] - newly
+    cedar = households_at(small_firm, "cedar")
+    before = pl.read_csv(out(damaged_run, "trades.csv"))
+    after = pl.read_csv(damaged_run["var"] / "runs" / AS_OF.isoformat() / late["run_id"] / "trades.csv")
+    carried = after.filter(~pl.col("household_id").is_in(list(cedar))).drop("run_id")
+    assert carried.equals(before.drop("run_id"))  # same trades, same order, for everyone not at cedar
+    assert after.filter(pl.col("household_id").is_in(list(cedar))).height > 0
+    assert late["data_docs"].endswith("index.html") and Path(late["data_docs"]).exists()
+    assert late["expectations_evaluated"] > 0

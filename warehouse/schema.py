@@ -33,6 +33,8 @@ def _registry() -> dict[str, Table]:
     for c in OUTPUT_FILES.values():
         tables.append(Table(f"fct_{c.name}", "fct", c.grain, c.key))
     tables.append(Table("fct_runs", "fct", "Runs: one row per run (its summary).", ("run_id",)))
+    tables.append(Table("stg_household_inputs", "stg", "Household input fingerprints: one row per household "
+                        "(what a rerun of the day compares to reuse decisions).", ("household_id",)))
     return {t.name: t for t in tables}
 
 
