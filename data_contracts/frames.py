@@ -180,7 +180,7 @@ def parse_frame(raw: pl.DataFrame, contract: FileContract, label: str,
         on_typed(typed.select(present))
     del frame
     bad_lines = pl.concat(error_parts).get_column("row").unique() if error_parts else pl.Series("row", [], pl.Int64)
-    good = typed.filter(~pl.col(LINE).is_in(bad_lines.implode()))
+    good = typed.filter(~pl.col(LINE).is_in(bad_lines.implode())) if bad_lines.len() else typed  # no copy when clean
 
     if contract.key:  # key uniqueness among otherwise good rows: keep the first, set aside the rest
         first = pl.col(LINE).min().over(list(contract.key))

@@ -44,7 +44,11 @@ class DayFiles:
             parts.append(parsed.good.with_columns(
                 pl.lit(c).cast(pl.Categorical).alias("custodian_id"), pl.lit(parsed.label).cast(pl.Categorical).alias("_file")))
             parsed.good = parsed.good.clear()
-        return pl.concat(parts, how="vertical_relaxed", rechunk=False) if parts else pl.DataFrame()
+        if not parts:  # no custodian folder at all: an empty frame that still has every column
+            contract = next(c for c in CUSTODIAN_FILES if c.name == name)
+            return empty_good(contract.model).with_columns(
+                pl.lit(None, pl.Categorical).alias("custodian_id"), pl.lit(None, pl.Categorical).alias("_file"))
+        return pl.concat(parts, how="vertical_relaxed", rechunk=False)
 
 
 def custodians_in(input_dir: Path) -> list[str]:

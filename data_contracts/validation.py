@@ -90,7 +90,11 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     f = day.firm
     securities, models, households = f["securities"].good, f["models"].good, f["households"].good
     accounts = day.combined("accounts")
-    account_household = accounts.select("account_id", "household_id")
+    # An account id delivered by two custodians is ambiguous: every household claiming it is held.
+    twice = accounts.filter(pl.len().over("account_id") > 1)
+    out.append(_exc(twice, "error", pl.format("account {} is delivered by more than one custodian", "account_id"),
+                    pl.col("_file"), pl.col(LINE), "account_id", pl.col("household_id")))
+    account_household = accounts.select("account_id", "household_id").unique("account_id", keep="first", maintain_order=True)
     # Account rows set aside as bad still say whose they were (from their raw text).
     owner = pl.concat(
         [account_household] + [files["accounts"].bad_rows.select(pl.col("account_id", "household_id").str.strip_chars())
@@ -119,6 +123,7 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
         if parsed.file_error:
             out.append(_exc(all_households, "error", f"firm file unusable: {parsed.file_error}", parsed.label,
                             household=pl.col("household_id")))
+            out.append(_exc(ONE_ROW, "error", f"firm file unusable: {parsed.file_error}", parsed.label))
     for cust, files in day.custodians.items():
         broken = [p for p in files.values() if p.file_error]
         if not broken:
@@ -157,17 +162,19 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
                     field="model_id", household=pl.col("household_id")))
 
     # 4. References between custodian files.
-    positions, lots, cash, txns = (day.combined(n) for n in ("positions", "lots", "cash", "transactions"))
     unknown_hh = accounts.join(households.select("household_id"), on="household_id", how="anti")
     out.append(_exc(unknown_hh, "error", pl.format("account {}: unknown household {}", "account_id", "household_id"),
                     pl.col("_file"), None, "household_id"))
-    for frame, name in ((positions, "positions"), (lots, "lots"), (cash, "cash"), (txns, "transactions")):
-        orphan = frame.join(account_household, on="account_id", how="anti")
+
+    def owned(name: str) -> pl.DataFrame:
+        """A custodian file's rows with their household; rows of unknown accounts are reported."""
+        frame = day.combined(name)
         if name != "transactions":
+            orphan = frame.join(account_household, on="account_id", how="anti")
             out.append(_exc(orphan, "error", pl.format("unknown account {}", "account_id"), pl.col("_file"), pl.col(LINE), "account_id"))
-    positions, lots, cash, txns = (
-        x.join(account_household, on="account_id") for x in (positions, lots, cash, txns)
-    )
+        return frame.join(account_household, on="account_id")  # one copy at a time: lots are the firm's largest frame
+
+    positions, lots, cash, txns = owned("positions"), owned("lots"), owned("cash"), owned("transactions")
     for frame, name in ((positions, "positions"), (lots, "lots")):
         unknown = frame.join(known_sec, on="security_id", how="anti")
         out.append(_exc(unknown, "error", pl.format("unknown security {}", "security_id"), pl.col("_file"), pl.col(LINE),

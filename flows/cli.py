@@ -68,7 +68,7 @@ def demo(
     """Generate the sample firm and run the daily flow on it, end to end."""
     day = _date(as_of)
     input_dir = var / "input" / day.isoformat()
-    sample_firm(households, seed, as_of, input_dir)
+    sample_firm(households, seed, as_of, input_dir, layouts="custodian")  # birch and cedar in their own shapes
     summary = _run(input_dir, day, var, None)
     _print_summary(summary)
 
@@ -161,13 +161,16 @@ def _print_summary(s: dict) -> None:
     table = Table(title=f"Lotwise run {s['run_id']} (as of {s['as_of_date']})", show_header=False)
     rows = [
         ("households", f"{s['households_total']:,}"),
-        ("solved and verified", f"{s['households_solved']:,} ({s['households_with_trades']:,} with trades)"),
+        ("solved and verified", f"{s['households_solved']:,} ({s['households_with_trades']:,} with trades, "
+                                f"{s.get('households_reused', 0):,} carried over from an earlier run of the day)"),
         ("quarantined (bad input)", f"{s['households_quarantined']:,}"),
         ("infeasible", f"{s['households_infeasible']:,}"),
         ("solved after relaxing a soft limit", f"{s['households_relaxed']:,}"),
         ("failed verification", f"{s['households_failed_verification']:,}"),
         ("trades", f"{s['trades']:,}: buys ${s['buy_amount_usd']:,.2f}, sells ${s['sell_amount_usd']:,.2f}"),
         ("estimated tax of realized gains", f"${s['est_tax_usd']:,.2f}"),
+        ("data checks (Great Expectations)", f"{s.get('expectations_failed', 0):,} of "
+                                             f"{s.get('expectations_evaluated', 0):,} expectations failed"),
         ("stage timings", ", ".join(f"{t['stage']} {t['seconds']:.2f}s" for t in s["stage_timings"])),
     ]
     for k, v in rows:
@@ -178,3 +181,9 @@ def _print_summary(s: dict) -> None:
     console.print(f"trade files and reports: {out}/", soft_wrap=True)
     console.print(f"warehouse: {warehouse / 'lotwise.duckdb'} (views over {warehouse / 'parquet'}/)", soft_wrap=True)
     console.print("exceptions to review: " + str(out / "exceptions.csv"), soft_wrap=True)
+    if s.get("data_docs"):
+        console.print(f"data quality report (Data Docs): {s['data_docs']}", soft_wrap=True)
+
+
+if __name__ == "__main__":
+    app()

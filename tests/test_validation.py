@@ -61,3 +61,16 @@ def test_stale_and_missing_prices_hold_holders(small_firm, tmp_path):
     on_model = set(day.households.join(day.models.filter(pl.col("security_id") == sec), on="model_id")["household_id"].to_list())
     assert set(day.held.to_list()) == holders | on_model
     assert day.exceptions.filter(pl.col("reason").str.contains("stale")).height > 0
+
+
+def test_an_account_delivered_by_two_custodians_holds_both_claimants(small_firm, tmp_path):
+    firm = copy_firm(small_firm, tmp_path / "firm")
+    alder = firm / "custodians" / "alder" / "accounts.csv"
+    birch = pl.read_csv(firm / "custodians" / "birch" / "accounts.csv", infer_schema=False)
+    stolen = birch.row(0, named=True)
+    with alder.open("a") as f:  # alder also claims birch's first account, for another household
+        f.write(f"{stolen['account_id']},H0000000,alder,taxable_individual,0\n")
+    day = validate_day(read_day(firm, AS_OF), AS_OF)
+    dup = day.exceptions.filter(pl.col("reason").str.contains("delivered by more than one custodian"))
+    assert set(dup["household_id"]) == {stolen["household_id"], "H0000000"}
+    assert {stolen["household_id"], "H0000000"} <= set(day.held)
