@@ -154,7 +154,7 @@ class QualityRecorder:
 
     def write_docs(self, folder: Path) -> QualityReport:
         """Render every result of this run as HTML Data Docs under ``folder`` (index.html)."""
-        folder = Path(folder)
+        folder = Path(folder).resolve()  # GE's file store takes absolute paths only
         self.context.add_data_docs_site(site_name="lotwise", site_config={
             "class_name": "SiteBuilder",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},

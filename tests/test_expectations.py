@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import typing
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -109,3 +110,11 @@ def test_unusable_accounts_file_holds_yesterdays_households_of_that_custodian(sm
     checked = validate_day(read_day(firm, AS_OF), AS_OF, previous=previous)
     assert households_at(small_firm, "birch") <= set(checked.held)
     assert checked.ready_households.len() > 0
+
+
+def test_data_docs_accept_a_relative_folder(small_firm, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # `make demo` writes under ./var
+    quality = QualityRecorder("relative", AS_OF)
+    read_day(small_firm, AS_OF, quality=quality)
+    report = quality.write_docs(Path("var") / "docs")
+    assert (tmp_path / "var" / "docs" / "index.html").exists() and Path(report.index_html).is_absolute()
