@@ -137,9 +137,12 @@ class QualityRecorder:
         result = definition.run(batch_parameters={"dataframe": _to_pandas(frame)}, result_format=RESULT_FORMAT,
                                 run_id=self.run_id)
         self.report.seconds += time.perf_counter() - start
-        # The engine caches every batch it loaded; at firm scale that is gigabytes of pandas. Results
-        # are already stored, so the data can go.
-        self.source.get_execution_engine().batch_manager.reset_batch_cache()
+        # The engine caches every batch it loaded, and its data separately; at firm scale that is
+        # gigabytes of pandas. Results are already stored, so the data can go (reset_batch_cache
+        # alone keeps the data cache).
+        manager = self.source.get_execution_engine().batch_manager
+        manager.reset_batch_cache()
+        manager.batch_data_cache.clear()
         _release_arrow_memory()
         for r in result.results:
             self.report.evaluated += 1

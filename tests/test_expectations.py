@@ -72,6 +72,9 @@ def test_suites_and_parser_agree_and_data_docs_are_written(damaged, tmp_path):
     assert report.evaluated > 60 and report.failed == len(report.failures)
     index = (tmp_path / "docs" / "index.html").read_text()
     assert "lots" in index and report.index_html.endswith("index.html")
+    # Every batch's pandas copy is released once its results are stored (at firm scale it is gigabytes).
+    manager = quality.source.get_execution_engine().batch_manager
+    assert manager.batch_data_cache == {} and manager.active_batch is None
 
 
 def test_position_change_without_transactions_is_reported(small_firm, tmp_path):
