@@ -49,6 +49,10 @@ class RunConfig(BaseModel):
         "failures", description="Write households' solver input for `lotwise replay`: none, failures (infeasible, relaxed, "
                                 "failed verification) or all.")
     stale_price_days: int = Field(5, ge=0, description="Calendar days after which a close is stale.")
+    lock_wait_seconds: float = Field(0.0, ge=0, description="How long a run waits for another run of the same date "
+                                                              "to finish before refusing (0: refuse at once).")
+    time_zone: str = Field("America/New_York", description="The firm's time zone: a scheduled run with no date "
+                                                            "rebalances the business day before today there.")
     location_value: dict[str, dict[str, float]] = Field(default_factory=lambda: DEFAULT_LOCATION_VALUE)
 
     @classmethod

@@ -123,4 +123,5 @@ class RunSummary(BaseModel):
     expectations_evaluated: int = Field(0, description="Great Expectations evaluated on the day's files.")
     expectations_failed: int = Field(0, description="Of those, how many failed (details in the Data Docs).")
     data_docs: Optional[str] = Field(None, description="The run's Great Expectations Data Docs (index.html).")
+    batches_resumed: int = Field(0, description="Batches read back from an interrupted run of the same inputs, not re-solved.")
     stage_timings: list[StageTiming] = Field(description="Wall time per stage, in order.")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from data_contracts.config import RunConfig
 from data_contracts.validation import ValidatedDay
@@ -69,9 +67,3 @@ def optimize_households(day: ValidatedDay, household_ids: list[str], config: Run
             result.exceptions.append(household_exception(
                 problem.household_id, "optimize", str(exc) + snapshot_note(problem, params, on_failure)))
     return result
-
-
-@task(name="optimize-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def optimize_batch(day: ValidatedDay, household_ids: list[str], config: RunConfig,
-                   snapshot_dir: Path | None = None) -> BatchResult:
-    return optimize_households(day, household_ids, config, snapshot_dir)

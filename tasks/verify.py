@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from optimizer.problem import SolveParams
 from optimizer.verify import verify
@@ -25,8 +23,3 @@ def verify_solutions(batch: BatchResult, params: SolveParams | None = None, snap
             passed.append(sol)
     batch.solutions = passed
     return batch
-
-
-@task(name="verify-batch", cache_policy=NO_CACHE)
-def verify_batch(batch: BatchResult, params: SolveParams | None = None, snapshot_dir: Path | None = None) -> BatchResult:
-    return verify_solutions(batch, params, snapshot_dir)

@@ -52,7 +52,7 @@ def test_every_household_is_accounted_for(damaged_run):
     assert s["households_relaxed"] == 1
     assert s["households_failed_verification"] == 0
     assert s["households_solved"] + s["households_quarantined"] == 60
-    assert [t["stage"] for t in s["stage_timings"]] == ["ingest", "validate", "stage", "optimize", "verify", "persist", "export"]
+    assert [t["stage"] for t in s["stage_timings"]] == ["ingest", "validate", "stage", "solve", "persist", "export"]
 
 
 def test_exceptions_name_file_row_field(damaged_run):

@@ -1,0 +1,104 @@
+"""solve: one batch of households, optimized, verified and turned into output rows, checkpointed.
+
+A batch's outcome is written to ``<checkpoints>/<batch digest>/`` (Parquet per output frame plus
+its counts, written whole and renamed into place) before the task returns. A run that is killed
+mid-way and rerun for the same date has the same run id (the inputs' digest) and the same batches,
+so every batch that had finished is read back instead of solved again, and the published files are
+those an uninterrupted run would have written. The folder is removed once the run has published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from data_contracts.config import RunConfig
+from data_contracts.validation import EXCEPTION_SCHEMA, ValidatedDay
+from tasks.optimize import optimize_households, solve_params
+from tasks.outcomes import solution_frames
+from tasks.verify import verify_solutions
+from warehouse.io import replace_dir_atomically
+
+COUNTS = ("solved", "infeasible", "relaxed", "failed_verification")
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch contributes to the run: output rows, exceptions and counts."""
+
+    household_ids: list[str]
+    frames: dict[str, pl.DataFrame]
+    exceptions: pl.DataFrame
+    counts: dict[str, int] = field(default_factory=dict)
+    resumed: bool = False  # read back from a checkpoint of an interrupted run
+
+
+def batch_digest(household_ids: list[str]) -> str:
+    return hashlib.blake2b("\n".join(household_ids).encode(), digest_size=10).hexdigest()
+
+
+def save_outcome(outcome: BatchOutcome, folder: Path) -> Path:
+    final = Path(folder) / f"batch-{batch_digest(outcome.household_ids)}"
+    staging = final.with_name(f".{final.name}.writing-{uuid.uuid4().hex}")
+    staging.mkdir(parents=True)
+    for name, frame in outcome.frames.items():
+        frame.write_parquet(staging / f"{name}.parquet")
+    outcome.exceptions.write_parquet(staging / "exceptions.parquet")
+    (staging / "counts.json").write_text(json.dumps({"household_ids": outcome.household_ids, **outcome.counts}))
+    replace_dir_atomically(staging, final)
+    return final
+
+
+def load_outcome(folder: Path, household_ids: list[str]) -> BatchOutcome | None:
+    """The checkpoint of exactly this batch, or None when it has not finished."""
+    path = Path(folder) / f"batch-{batch_digest(household_ids)}"
+    if not (path / "counts.json").exists():
+        return None
+    meta = json.loads((path / "counts.json").read_text())
+    if meta["household_ids"] != household_ids:
+        return None
+    frames = {p.stem: pl.read_parquet(p) for p in sorted(path.glob("*.parquet")) if p.stem != "exceptions"}
+    return BatchOutcome(household_ids, frames, pl.read_parquet(path / "exceptions.parquet"),
+                        {k: meta[k] for k in COUNTS}, resumed=True)
+
+
+def solve_households(day: ValidatedDay, household_ids: list[str], config: RunConfig, custodian_of: dict[str, str],
+                     snapshot_dir: Path | None = None) -> BatchOutcome:
+    params = solve_params(config)
+    batch = verify_solutions(optimize_households(day, household_ids, config, snapshot_dir), params, snapshot_dir)
+    return BatchOutcome(household_ids, solution_frames(batch.solutions, custodian_of), batch.exception_frame(), {
+        "solved": len(batch.solutions), "infeasible": batch.infeasible, "relaxed": batch.relaxed,
+        "failed_verification": batch.failed_verification})
+
+
+@task(name="solve-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def solve_batch(day: ValidatedDay, household_ids: list[str], config: RunConfig, custodian_of: dict[str, str],
+                checkpoint_dir: Path, snapshot_dir: Path | None = None) -> BatchOutcome:
+    """Solve and verify one batch, or read it back if an interrupted run of the same inputs finished it."""
+    done = load_outcome(checkpoint_dir, household_ids)
+    if done is not None:
+        return done
+    outcome = solve_households(day, household_ids, config, custodian_of, snapshot_dir)
+    save_outcome(outcome, checkpoint_dir)
+    return outcome
+
+
+def combine(outcomes: list[BatchOutcome]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """The run's output frames and optimizer exceptions, in batch order."""
+    names = outcomes[0].frames.keys() if outcomes else solution_frames([], {}).keys()
+    empty = solution_frames([], {})
+    frames = {n: pl.concat([empty[n]] + [o.frames[n] for o in outcomes], how="vertical_relaxed") for n in names}
+    exceptions = pl.concat([pl.DataFrame(schema=EXCEPTION_SCHEMA)] + [o.exceptions for o in outcomes], how="vertical_relaxed")
+    return frames, exceptions
+
+
+def drop_checkpoints(checkpoint_dir: Path) -> None:
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)

@@ -1,0 +1,90 @@
+"""Run control: one run per date at a time, and a killed run resumed without re-solving its finished batches."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from data_contracts.config import RunConfig
+from tests.conftest import AS_OF
+from warehouse.locks import RunInProgress, day_lock
+
+OUTPUTS = ("trades.csv", "lot_sales.csv", "realized_gains_by_account.csv", "realized_gains_by_household.csv",
+           "drift.csv", "exceptions.csv")
+
+
+def test_a_second_run_of_the_same_date_refuses_and_says_why(small_firm, tmp_path, prefect_local):
+    from flows.daily_rebalance import daily_rebalance
+
+    var = tmp_path / "var"
+    with day_lock(var / "runs", AS_OF, "the 06:30 schedule"):  # another run of the day is in progress
+        with pytest.raises(RunInProgress, match="the 06:30 schedule") as refused:
+            daily_rebalance(input_dir=small_firm, as_of=AS_OF, var_dir=var)
+    assert "publishes nothing" in str(refused.value)
+    assert not (var / "warehouse").exists()  # it stopped before reading anything
+    assert not any((var / "runs").glob(f"{AS_OF}/*"))
+    # Once the first has finished, the same run goes ahead.
+    summary = daily_rebalance(input_dir=small_firm, as_of=AS_OF, var_dir=var)
+    assert summary["households_solved"] == 60
+
+
+def test_previous_business_day_is_the_weekday_before_in_the_firms_zone():
+    import datetime as dt
+
+    from flows.daily_rebalance import previous_business_day
+
+    utc = dt.timezone.utc
+    # Monday 2026-11-23 06:30 in New York (11:30 UTC) → Friday 2026-11-20.
+    assert previous_business_day("America/New_York", dt.datetime(2026, 11, 23, 11, 30, tzinfo=utc)) == dt.date(2026, 11, 20)
+    # Tuesday 03:00 UTC is still Monday evening in New York → Friday.
+    assert previous_business_day("America/New_York", dt.datetime(2026, 11, 24, 3, 0, tzinfo=utc)) == dt.date(2026, 11, 20)
+    # The same instant in Tokyo is Tuesday noon → Monday.
+    assert previous_business_day("Asia/Tokyo", dt.datetime(2026, 11, 24, 3, 0, tzinfo=utc)) == dt.date(2026, 11, 23)
+
+
+def _finished_batches(var: Path) -> list[Path]:
+    return [p.parent for p in (var / "checkpoints").glob("*/*/batch-*/counts.json")]
+
+
+def test_a_killed_run_resumes_its_finished_batches_and_publishes_what_an_uninterrupted_run_would(
+        small_firm, tmp_path, prefect_local):
+    from flows.daily_rebalance import daily_rebalance
+
+    config = tmp_path / "run.yaml"
+    config.write_text("batch_size: 2\n")  # 60 households → 30 batches, so the kill lands mid-way
+    killed = tmp_path / "killed"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-child")  # the child's own temporary Prefect server
+    child = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--input", str(small_firm), "--as-of",
+                              AS_OF.isoformat(), "--var", str(killed), "--config", str(config)],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while len(_finished_batches(killed)) < 3:  # wait for real progress, then kill the whole process group
+            assert child.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "no batch finished within 180 s"
+            time.sleep(0.01)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    finished = len(_finished_batches(killed))
+    assert 3 <= finished < 30  # killed mid-way: some batches done, not all
+    assert not list((killed / "runs").glob(f"{AS_OF}/*/run_summary.json"))  # nothing was published
+
+    cfg = RunConfig.load(config)
+    resumed = daily_rebalance(input_dir=small_firm, as_of=AS_OF, var_dir=killed, config=cfg)
+    assert resumed["batches_resumed"] == finished  # read back, not solved again
+    assert not (killed / "checkpoints" / AS_OF.isoformat() / resumed["run_id"]).exists()  # cleaned after publishing
+
+    straight = daily_rebalance(input_dir=small_firm, as_of=AS_OF, var_dir=tmp_path / "straight", config=cfg)
+    assert straight["run_id"] == resumed["run_id"] and straight["batches_resumed"] == 0
+    for name in OUTPUTS:  # no duplicates, no gaps: the very same files
+        a = (killed / "runs" / AS_OF.isoformat() / resumed["run_id"] / name).read_bytes()
+        b = (tmp_path / "straight" / "runs" / AS_OF.isoformat() / straight["run_id"] / name).read_bytes()
+        assert a == b, name
