@@ -125,3 +125,29 @@ class RunSummary(BaseModel):
     data_docs: Optional[str] = Field(None, description="The run's Great Expectations Data Docs (index.html).")
     batches_resumed: int = Field(0, description="Batches read back from an interrupted run of the same inputs, not re-solved.")
     stage_timings: list[StageTiming] = Field(description="Wall time per stage, in order.")
+
+
+class CashFlowSummary(BaseModel):
+    """run_summary.json of a cash-flow run: one household, one deposit or withdrawal."""
+
+    kind: str = Field("cash_flow", description="Always cash_flow (daily runs have no kind).")
+    run_id: str = Field(description="cf- plus a digest of the event: a redelivered event reuses it.")
+    as_of_date: dt.date = Field(description="Business day of the validated data it ran on.")
+    base_run_id: str = Field(description="The daily run whose staged data and published trades it started from.")
+    applied_runs: list[str] = Field(description="Runs whose published trades were applied first, in order.")
+    household_id: str = Field(description="The household.")
+    account_id: str = Field(description="Account of the deposit or withdrawal.")
+    amount_usd: str = Field(description="The request's exact amount (positive deposit, negative withdrawal).")
+    event_id: Optional[str] = Field(None, description="The triggering lotwise.cashflow event, if any.")
+    occurred: Optional[str] = Field(None, description="When the event occurred (ISO 8601).")
+    status: str = Field(description="published, infeasible or failed_verification (then no trades are published).")
+    reason: Optional[str] = Field(None, description="Why not published, or what was relaxed.")
+    trades: int = Field(description="Rows in trades.csv.")
+    buy_amount_usd: float = Field(**usd("Sum of buy amounts."))
+    sell_amount_usd: float = Field(**usd("Sum of sell amounts."))
+    st_gain_usd: float = Field(**usd("Short-term gain realized in taxable accounts (negative = loss)."))
+    lt_gain_usd: float = Field(**usd("Long-term gain realized in taxable accounts (negative = loss)."))
+    est_tax_usd: float = Field(**usd("Estimated tax of the realized gains (negative = saving)."))
+    cash_after_usd: float = Field(**usd("The account's cash after trading (a withdrawal is paid from it)."))
+    output_dir: str = Field(description="Folder the files were written to.")
+    seconds_to_publish: float = Field(description="From the flow's start to its trade file in place.")

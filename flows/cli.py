@@ -73,6 +73,48 @@ def demo(
     _print_summary(summary)
 
 
+@app.command("cashflow")
+def cashflow(
+    household: Annotated[str, typer.Option(help="Household id.")],
+    amount: Annotated[str, typer.Option(help="Dollars: positive deposit to invest, negative withdrawal to raise.")],
+    account: Annotated[Optional[str], typer.Option(help="Account (default: the household's largest taxable).")] = None,
+    var: Annotated[Path, typer.Option(help="Where the warehouse and run outputs are.")] = Path("var"),
+    local: Annotated[bool, typer.Option("--local", help="Run the cash-flow flow here instead of emitting the event.")] = False,
+) -> None:
+    """Emit a lotwise.cashflow event (the served cash-flow-rebalance deployment runs on it)."""
+    import os
+
+    from data_contracts.cash_flow import CashFlowRejected, parse_request
+    from tasks.cash_flow import household_day, latest_daily_run
+
+    try:  # rejected here, before anything is emitted or run
+        request = parse_request(household_id=household, amount_usd=amount, account_id=account)
+        parquet_root = var / "warehouse" / "parquet"
+        household_day(parquet_root, latest_daily_run(parquet_root), request.household_id)
+    except CashFlowRejected as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if local:
+        use_local_prefect(var)
+        from flows.cash_flow_rebalance import cash_flow_rebalance
+
+        s = cash_flow_rebalance(household_id=request.household_id, amount_usd=str(request.amount_usd),
+                                account_id=request.account_id, var_dir=var)
+        console.print(f"cash flow {s['run_id']}: {s['status']}, {s['trades']} trades, files in {s['output_dir']}", soft_wrap=True)
+        return
+    if not os.environ.get("PREFECT_API_URL"):
+        from prefect.settings import PREFECT_API_URL
+
+        if not PREFECT_API_URL.value():
+            console.print("[red]no Prefect server configured: set PREFECT_API_URL (see the README's 'Running it "
+                          "like the desk' section) or use --local[/red]")
+            raise typer.Exit(2)
+    from flows.events import emit_cash_flow
+
+    event = emit_cash_flow(request)
+    console.print(f"emitted lotwise.cashflow {event.id} for household {request.household_id}: {request.amount_usd} USD")
+
+
 @app.command("contracts-doc")
 def contracts_doc(out: Annotated[Path, typer.Option()] = Path("docs/contracts.md")) -> None:
     """Regenerate the reference of every input and output file from the pydantic contracts."""

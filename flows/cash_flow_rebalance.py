@@ -1,0 +1,115 @@
+"""The cash-flow flow: one household, re-optimized when money arrives or must be raised.
+
+Started by the ``lotwise.cashflow`` event (deploy/deployments.py) or ``lotwise cashflow --local``.
+The request is validated first; a rejected request runs nothing and the run fails with the reason
+(also shown as its summary artifact). See tasks/cash_flow.py for what data it starts from.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+
+from data_contracts.cash_flow import CashFlowRejected, parse_request
+from data_contracts.config import RunConfig
+from data_contracts.outputs import CashFlowSummary
+from data_contracts.validation import EXCEPTION_SCHEMA
+from optimizer.errors import OptimizerError
+from optimizer.relax import solve_with_relaxation
+from optimizer.verify import verify
+from tasks.artifacts import block_trades, mask_account, money, publish_artifacts
+from tasks.cash_flow import apply_cash_flow, load_household
+from tasks.export import export, publish_summary, run_folder
+from tasks.optimize import solve_params
+from tasks.outcomes import household_exception, solution_frames
+from tasks.persist import persist
+from tasks.problems import build_problems
+
+import polars as pl
+
+
+@flow(name="cash_flow_rebalance", flow_run_name="cash flow {household_id} {amount_usd}")
+def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | None = None,
+                        event_id: str | None = None, occurred: str | None = None,
+                        var_dir: Path = Path("var"), config: RunConfig = RunConfig()) -> dict:
+    """Invest a deposit or raise a withdrawal for one household; returns its run summary."""
+    start = time.perf_counter()
+    log = get_run_logger()
+    try:
+        request = parse_request(household_id=household_id, amount_usd=amount_usd, account_id=account_id,
+                                event_id=event_id, occurred=occurred)
+        var_dir = Path(var_dir)
+        parquet_root, db_path = var_dir / "warehouse" / "parquet", var_dir / "warehouse" / "lotwise.duckdb"
+        base, day, applied, run_id = load_household(parquet_root, request)
+        problem = build_problems(day, [request.household_id], config)[0]
+        problem, a = apply_cash_flow(problem, request)
+    except CashFlowRejected as exc:
+        publish_artifacts("cash-flow", f"# Cash flow rejected\n\n{exc}\n\nNothing was run and nothing was traded.", {}, {})
+        log.error("%s", exc)
+        raise
+    params = solve_params(config)
+    status, reason, solutions, exceptions = "published", None, [], []
+    try:
+        solution, relaxed = solve_with_relaxation(problem, params)
+        broken = verify(solution)
+        if broken:
+            status, reason = "failed_verification", "; ".join(broken)
+        else:
+            solutions = [solution]
+            reason = "; ".join(relaxed) or None
+            exceptions += [household_exception(problem.household_id, "optimize", r, "warning") for r in relaxed]
+    except OptimizerError as exc:
+        status, reason = "infeasible", str(exc)
+    if status != "published":
+        exceptions.append(household_exception(problem.household_id, "optimize" if status == "infeasible" else "verify", reason))
+    custodian_of = dict(zip(day.accounts["account_id"].to_list(), day.accounts["custodian_id"].cast(pl.String).to_list()))
+    outputs = solution_frames(solutions, custodian_of)
+    outputs["exceptions"] = pl.DataFrame(exceptions, schema=EXCEPTION_SCHEMA)
+    out_root = var_dir / "runs"
+    out_dir = export(outputs, out_root, base.as_of, run_id)
+    published_s = time.perf_counter() - start
+
+    trades, gains = outputs["trades"], outputs["realized_gains_by_household"]
+    amount = trades["quantity_shares"] * trades["est_price_usd"]
+    cash_after = float(solutions[0].cash_after_usd[a]) if solutions else float(problem.cash_usd[a])
+    summary = CashFlowSummary(
+        run_id=run_id, as_of_date=base.as_of, base_run_id=base.run_id, applied_runs=applied,
+        household_id=request.household_id, account_id=str(problem.account_ids[a]), amount_usd=str(request.amount_usd),
+        event_id=request.event_id, occurred=request.occurred.isoformat() if request.occurred else None,
+        status=status, reason=reason, trades=trades.height,
+        buy_amount_usd=float(amount.filter(trades["side"] == "buy").sum()),
+        sell_amount_usd=float(amount.filter(trades["side"] == "sell").sum()),
+        st_gain_usd=float(gains["st_gain_usd"].sum()), lt_gain_usd=float(gains["lt_gain_usd"].sum()),
+        est_tax_usd=float(gains["est_tax_usd"].sum()), cash_after_usd=cash_after,
+        output_dir=str(run_folder(out_root, base.as_of, run_id)), seconds_to_publish=round(published_s, 3))
+    persist(outputs, summary.model_dump(mode="json"), parquet_root, db_path, base.as_of, run_id)
+    publish_summary(summary.model_dump(mode="json"), out_dir, db_path)
+    _artifacts(summary, outputs, out_dir)
+    log.info("cash flow %s: %s %s in account %s: %s, %d trades, published in %.2f s", run_id, request.kind,
+             money(abs(float(request.amount_usd))), mask_account(summary.account_id), status, trades.height, published_s)
+    if status != "published":
+        log.warning("household %s: %s", request.household_id, reason)
+    return summary.model_dump(mode="json")
+
+
+def _artifacts(s: CashFlowSummary, outputs: dict[str, pl.DataFrame], out_dir: Path) -> None:
+    kind = "deposit invested" if float(s.amount_usd) > 0 else "withdrawal raised"
+    lines = [
+        f"# Cash flow {s.household_id}: {money(abs(float(s.amount_usd)))} {kind}",
+        "",
+        "| | |", "|---|---|",
+        f"| status | **{s.status}**{': ' + s.reason if s.reason else ''} |",
+        f"| account | {mask_account(s.account_id)} |",
+        f"| data | {s.as_of_date}, daily run {s.base_run_id}; trades applied first from {len(s.applied_runs)} run(s) |",
+        f"| trades | {s.trades}: buys {money(s.buy_amount_usd)}, sells {money(s.sell_amount_usd)} |",
+        f"| realized (taxable) | short-term {money(s.st_gain_usd)}, long-term {money(s.lt_gain_usd)} |",
+        f"| estimated tax | {money(s.est_tax_usd)} |",
+        f"| account cash after trading | {money(s.cash_after_usd)} |",
+        f"| trade file published in | {s.seconds_to_publish:.2f} s |",
+    ]
+    publish_artifacts("cash-flow", "\n".join(lines),
+                      {"trades": ("Trades of this cash flow", outputs["trades"].drop("household_id")),
+                       "blocks": ("Block trades", block_trades(outputs["trades"]))},
+                      {"trade-file": ("trades.csv", out_dir / "trades.csv"), "folder": ("run folder", out_dir)})

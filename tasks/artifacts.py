@@ -1,0 +1,65 @@
+"""What a run shows in the Prefect dashboard: a markdown summary, tables, links to its files.
+
+Account numbers never appear in full in logs or artifacts (``mask_account``): the dashboard is
+seen by more people than the trade files are. Artifacts are keyed by run kind so the dashboard's
+artifact pages show each key's history across runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+TOP_ROWS = 25
+
+
+def mask_account(account_id: str | None) -> str:
+    """Only the last four characters: "A00000123" → "•••0123"."""
+    if account_id is None:
+        return ""
+    s = str(account_id)
+    return "•••" + s[-4:] if len(s) > 4 else "•" * len(s)
+
+
+def masked(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.col("account_id").map_elements(mask_account, return_dtype=pl.String)) \
+        if "account_id" in frame.columns else frame
+
+
+def file_link(path: Path) -> str:
+    return Path(path).resolve().as_uri()
+
+
+def block_trades(trades: pl.DataFrame) -> pl.DataFrame:
+    """One block per security and side across every account: what the desk sends to the street."""
+    if trades.height == 0:
+        return pl.DataFrame(schema={"security_id": pl.String, "side": pl.String, "quantity_shares": pl.Float64,
+                                    "est_amount_usd": pl.Float64, "accounts": pl.UInt32})
+    return (trades.group_by("security_id", "side")
+            .agg(pl.col("quantity_shares").sum(), (pl.col("quantity_shares") * pl.col("est_price_usd")).sum().alias("est_amount_usd"),
+                 pl.col("account_id").n_unique().alias("accounts"))
+            .sort("est_amount_usd", descending=True))
+
+
+def _rows(frame: pl.DataFrame) -> list[dict]:
+    rows = []
+    for r in frame.head(TOP_ROWS).iter_rows(named=True):
+        rows.append({k: (round(v, 2) if isinstance(v, float) and k.endswith("_usd") else
+                         round(v, 6) if isinstance(v, float) else "" if v is None else v) for k, v in r.items()})
+    return rows
+
+
+def publish_artifacts(kind: str, markdown: str, tables: dict[str, tuple[str, pl.DataFrame]],
+                      links: dict[str, tuple[str, Path]]) -> None:
+    """The run's artifacts: ``kind`` prefixes every key (daily, cash-flow)."""
+    create_markdown_artifact(markdown, key=f"{kind}-summary", description="Run summary")
+    for key, (description, frame) in tables.items():
+        create_table_artifact(_rows(masked(frame)), key=f"{kind}-{key}", description=description)
+    for key, (text, path) in links.items():
+        create_link_artifact(file_link(path), link_text=text, key=f"{kind}-{key}", description=text)
+
+
+def money(x: float) -> str:
+    return f"${x:,.2f}" if x >= 0 else f"−${-x:,.2f}"
