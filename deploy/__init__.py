@@ -1,1 +1,1 @@
-"""Prefect deployments (schedules, event triggers, work pools) live here; the daily flow runs locally without them."""
+"""Prefect deployments: the daily schedule and the cash-flow event trigger (``python -m deploy``)."""

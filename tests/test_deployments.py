@@ -1,0 +1,173 @@
+"""The deployments against a real Prefect server started here on 127.0.0.1 (and stopped at the end):
+they load, a lotwise.cashflow event starts the cash-flow run, and its artifacts read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.conftest import AS_OF
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _until(what: str, check, timeout_s: float = 180.0, every_s: float = 0.5):
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f} s waiting for {what}"
+        time.sleep(every_s)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("served")
+    url = f"http://127.0.0.1:{_free_port()}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(root / "prefect"), PREFECT_API_URL=url, DO_NOT_TRACK="1",
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_RUNNER_POLL_FREQUENCY="1")
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    log = open(root / "server.log", "wb")
+    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", port],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def healthy():
+        assert proc.poll() is None, (root / "server.log").read_text()[-3000:]
+        try:
+            return httpx.get(f"{url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        _until("the Prefect server", healthy)
+        yield dict(url=url, env=env, root=root)
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def served(server, small_firm):
+    """The day's daily run against the server, then the deployments served by `python -m deploy`."""
+    var = server["root"] / "var"
+    subprocess.run([sys.executable, "-m", "flows.cli", "run", "--input", str(small_firm), "--as-of", AS_OF.isoformat(),
+                    "--var", str(var)], env=server["env"], check=True, capture_output=True)
+    log = open(server["root"] / "serve.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "deploy", "--var", str(var)], env=server["env"],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    api = httpx.Client(base_url=server["url"], timeout=30)
+
+    def deployments():
+        assert proc.poll() is None, (server["root"] / "serve.log").read_text()[-3000:]
+        found = {d["name"]: d for d in api.post("/deployments/filter", json={}).json()}
+        return found if {"daily-rebalance", "cash-flow-rebalance"} <= found.keys() else None
+
+    try:
+        yield dict(var=var, api=api, deployments=_until("the served deployments", deployments), **server)
+    finally:
+        _stop(proc)
+        log.close()
+        api.close()
+
+
+def _runs_of(api: httpx.Client, deployment_id: str) -> list[dict]:
+    return api.post("/flow_runs/filter", json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}}).json()
+
+
+def _finished(api: httpx.Client, deployment_id: str, seen: set[str]):
+    fresh = [r for r in _runs_of(api, deployment_id) if r["id"] not in seen]
+    return fresh[0] if fresh and fresh[0]["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
+
+
+def _artifacts(api: httpx.Client, flow_run_id: str) -> dict[str, dict]:
+    found = api.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}).json()
+    return {a["key"]: a for a in found}
+
+
+def test_the_deployments_load_with_their_schedule_and_trigger(served):
+    daily = served["deployments"]["daily-rebalance"]
+    (schedule,) = [s["schedule"] for s in daily["schedules"]]
+    assert schedule["cron"] == "30 6 * * 1-5" and schedule["timezone"] == "America/New_York"
+    assert daily["global_concurrency_limit"]["limit"] == 1 and daily["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+    # The server's scheduler really creates the runs: business days at 06:30 in New York.
+    scheduled = _until("scheduled daily runs", lambda: [
+        r for r in _runs_of(served["api"], daily["id"]) if r["state_type"] == "SCHEDULED"])
+    ny = ZoneInfo("America/New_York")
+    for r in scheduled:
+        start = dt.datetime.fromisoformat(r["expected_start_time"]).astimezone(ny)
+        assert (start.hour, start.minute, start.weekday() < 5) == (6, 30, True)
+    automations = served["api"].post("/automations/filter", json={}).json()
+    cash_id = served["deployments"]["cash-flow-rebalance"]["id"]
+    mine = [a for a in automations if any(act.get("deployment_id") == cash_id for act in a["actions"])]
+    assert len(mine) == 1 and mine[0]["trigger"]["expect"] == ["lotwise.cashflow"]
+
+
+def test_a_cashflow_event_runs_the_household_and_its_artifacts_read_back(served, small_firm):
+    import polars as pl
+
+    api, env = served["api"], served["env"]
+    deployment = served["deployments"]["cash-flow-rebalance"]["id"]
+    seen = {r["id"] for r in _runs_of(api, deployment)}
+    accounts = pl.concat([pl.read_csv(p, infer_schema=False) for p in small_firm.glob("custodians/*/accounts.csv")])
+    household = accounts.filter(pl.col("account_type").str.starts_with("taxable"))["household_id"].sort()[0]
+    emitted = subprocess.run([sys.executable, "-m", "flows.cli", "cashflow", "--household", household, "--amount", "25000",
+                              "--var", str(served["var"])], env=env, capture_output=True, text=True)
+    assert emitted.returncode == 0, emitted.stdout + emitted.stderr
+    run = _until("the cash-flow run started by the event", lambda: _finished(api, deployment, seen))
+    assert run["state_type"] == "COMPLETED", run["state"]
+    assert run["parameters"]["household_id"] == household and run["parameters"]["amount_usd"] == "25000"
+
+    arts = _artifacts(api, run["id"])
+    assert {"cash-flow-summary", "cash-flow-trades", "cash-flow-blocks", "cash-flow-trade-file"} <= arts.keys()
+    assert household in arts["cash-flow-summary"]["data"] and "published" in arts["cash-flow-summary"]["data"]
+    link = re.fullmatch(r"\[trades\.csv\]\(file://(.+)\)", arts["cash-flow-trade-file"]["data"])
+    assert link and Path(link[1]).is_file() and link[1].endswith("/trades.csv")
+    # Account numbers are masked in the dashboard: none of the household's appears whole.
+    shown = str(arts["cash-flow-trades"]["data"]) + arts["cash-flow-summary"]["data"]
+    assert not any(a in shown for a in accounts.filter(pl.col("household_id") == household)["account_id"])
+
+
+def test_a_bad_event_fails_its_run_with_the_reason_and_trades_nothing(served):
+    api, env = served["api"], served["env"]
+    deployment = served["deployments"]["cash-flow-rebalance"]["id"]
+    seen = {r["id"] for r in _runs_of(api, deployment)}
+    before = sorted(p.name for p in (served["var"] / "runs" / AS_OF.isoformat()).iterdir())
+    # Anyone with API access can emit an event: the flow validates it again.
+    emit = ("from prefect.events import emit_event; emit_event(event='lotwise.cashflow', "
+            "resource={'prefect.resource.id': 'lotwise.household.H0000001'}, "
+            "payload={'household_id': 'H0000001', 'amount_usd': 'lots', 'account_id': ''})")
+    subprocess.run([sys.executable, "-c", emit], env=env, check=True, capture_output=True)
+    run = _until("the cash-flow run of the bad event", lambda: _finished(api, deployment, seen))
+    assert run["state_type"] == "FAILED"
+    assert "not an amount in dollars and cents" in _artifacts(api, run["id"])["cash-flow-summary"]["data"]
+    assert sorted(p.name for p in (served["var"] / "runs" / AS_OF.isoformat()).iterdir()) == before
