@@ -49,6 +49,9 @@ class RunConfig(BaseModel):
         "failures", description="Write households' solver input for `lotwise replay`: none, failures (infeasible, relaxed, "
                                 "failed verification) or all.")
     stale_price_days: int = Field(5, ge=0, description="Calendar days after which a close is stale.")
+    review_tax_usd: float = Field(10_000.0, ge=0, description="Review queue: estimated tax of a household's run at least this.")
+    review_turnover: float = Field(0.25, ge=0, description="Review queue: turnover (buys + sells ÷ value) at least this ...")
+    review_value_usd: float = Field(1_000_000.0, ge=0, description="... on a household worth at least this.")
     lock_wait_seconds: float = Field(0.0, ge=0, description="How long a run waits for another run of the same date "
                                                               "to finish before refusing (0: refuse at once).")
     time_zone: str = Field("America/New_York", description="The firm's time zone: a scheduled run with no date "

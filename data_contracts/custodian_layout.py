@@ -14,7 +14,8 @@ Lotwise (``data_contracts/layouts/``). Onboarding a custodian is writing one suc
     thousands: "."
     negative_parentheses: true  # "(12.50)" means -12.50
     files:
-      positions:                # a canonical file name (data_contracts.registry)
+      positions:                # a canonical file name (data_contracts.registry); `trades` is the
+                                # desk's outgoing order file, written in the same shape
         file: "POS_{as_of:%Y%m%d}.csv"
         columns: {account_id: "Konto", quantity_shares: "Stueck"}   # canonical field: source column
         units: {market_value_usd: 0.01}                              # multiply into the canonical unit
@@ -40,11 +41,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from data_contracts.frames import LINE, column_specs
-from data_contracts.registry import CUSTODIAN_FILES, FileContract
+from data_contracts.registry import CUSTODIAN_FILES, OUTPUT_FILES, FileContract
 
 LAYOUT_FILE = "layout.yaml"
 SHIPPED_LAYOUTS = Path(__file__).with_name("layouts")
 CUSTODIAN_FILE_NAMES = tuple(c.name for c in CUSTODIAN_FILES)
+# Files Lotwise writes for the custodian, in its shape (the same mapping, read backwards).
+OUTGOING_FILES = {"trades": OUTPUT_FILES["trades"]}
 Encoding = Literal["utf-8", "cp1252", "latin-1", "utf-16"]
 
 
@@ -81,8 +84,9 @@ class CustodianLayout(BaseModel):
     @model_validator(mode="after")
     def _known_files_and_fields(self) -> "CustodianLayout":
         for name, mapping in self.files.items():
-            if name not in CUSTODIAN_FILE_NAMES:
-                raise ValueError(f"files.{name}: not a custodian file (one of {', '.join(CUSTODIAN_FILE_NAMES)})")
+            if name not in CUSTODIAN_FILE_NAMES and name not in OUTGOING_FILES:
+                raise ValueError(f"files.{name}: not a custodian file (one of "
+                                 f"{', '.join(CUSTODIAN_FILE_NAMES + tuple(OUTGOING_FILES))})")
             fields = set(_contract(name).model.model_fields)
             for part in ("columns", "constants", "codes", "units", "signs"):
                 unknown = set(getattr(mapping, part)) - fields
@@ -103,7 +107,7 @@ class CustodianLayout(BaseModel):
 
 
 def _contract(name: str) -> FileContract:
-    return next(c for c in CUSTODIAN_FILES if c.name == name)
+    return OUTGOING_FILES.get(name) or next(c for c in CUSTODIAN_FILES if c.name == name)
 
 
 def load_layout(folder: Path, drop_root: Path | None = None) -> CustodianLayout:
@@ -204,3 +208,44 @@ def source_column(layout: CustodianLayout, name: str, field: str) -> str:
     """How a canonical field is named in the custodian's file, for error messages."""
     source = layout.mapping(name).columns.get(field)
     return f"{source} ({field})" if source and source != field else field
+
+
+# --- the way out: canonical frames in a custodian's shape (the desk's trade files, the sample firm) ---
+
+def _with_thousands(value: pl.Expr, sep: str) -> pl.Expr:
+    """Non-negative number as text with a thousands separator (decimals kept as written)."""
+    text = value.cast(pl.String)
+    whole, frac = text.str.split_exact(".", 1).struct.field("field_0"), text.str.split_exact(".", 1).struct.field("field_1")
+    n = whole.cast(pl.Int64)
+    groups = [(n // 10**9) % 1000, (n // 10**6) % 1000, (n // 1000) % 1000, n % 1000]
+    parts = pl.concat_str([g.cast(pl.String).str.zfill(3) for g in groups], separator=sep).str.strip_chars_start("0" + sep)
+    parts = pl.when(n == 0).then(pl.lit("0")).otherwise(parts)
+    return pl.when(frac.is_null()).then(parts).otherwise(pl.concat_str([parts, frac], separator="."))
+
+
+def from_canonical(frame: pl.DataFrame, layout: CustodianLayout, name: str) -> pl.DataFrame:
+    """The inverse of ``custodian_layout.to_canonical``: a canonical frame in a custodian's shape."""
+    m = layout.mapping(name)
+    exprs = []
+    for col, dtype in frame.schema.items():
+        if col in m.constants:
+            continue
+        e = pl.col(col)
+        if dtype == pl.Float64:
+            per = 1.0 / m.units.get(col, 1.0)
+            e = e * per if per != 1.0 else e
+            if m.signs.get(col) == "abs" and name == "transactions":
+                e = pl.when(pl.col("transaction_type") == "sell").then(-e).otherwise(e)  # sells come negative
+            negative = e < 0
+            magnitude = e.abs().round(0).cast(pl.Int64) if per != 1.0 else e.abs()
+            text = _with_thousands(magnitude, layout.thousands) if layout.thousands else magnitude.cast(pl.String)
+            if layout.decimal != ".":
+                text = text.str.replace(".", layout.decimal, literal=True)
+            sign = (pl.lit("(") + text + pl.lit(")")) if layout.negative_parentheses else (pl.lit("-") + text)
+            e = pl.when(negative).then(sign).otherwise(text)
+        elif dtype == pl.Date:
+            e = e.dt.strftime(layout.date_format)
+        if col in m.codes:
+            e = e.replace({v: k for k, v in m.codes[col].items()})
+        exprs.append(e.alias(m.columns.get(col, col)))
+    return frame.select(exprs)

@@ -8,7 +8,7 @@ the file writer keeps full float64 precision.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
 
@@ -93,6 +93,53 @@ class ExceptionRecord(Record):
     row: Optional[int] = Field(None, description="1-based line in the file (the header is line 1).")
     field: Optional[str] = Field(None, description="Column at fault.")
     reason: str = Field(description="What is wrong, in plain words.")
+
+
+class BlockTradeRecord(Record):
+    """Block trades: one row per security × side across every account (what the desk sends out)."""
+
+    run_id: str = Field(description="Run.")
+    block_id: str = Field(description="<security>-<side>: the key the allocations refer to.")
+    security_id: SecurityId = Field(description="Security.")
+    side: Side = Field(description="buy or sell.")
+    quantity_shares: float = Field(gt=0, **shares("Total shares of the block (sum of its allocations)."))
+    est_price_usd: float = Field(gt=0, **usd("Price the trades were sized at (as-of close)."))
+    est_amount_usd: float = Field(ge=0, **usd("Sum of the allocations' amounts."))
+    accounts: int = Field(ge=1, description="Accounts in the block.")
+
+
+class AllocationRecord(Record):
+    """Allocations: one row per account of a block; the block's fill is shared pro rata to quantity."""
+
+    run_id: str = Field(description="Run.")
+    block_id: str = Field(description="Block (block_trades.csv).")
+    household_id: HouseholdId = Field(description="Household.")
+    account_id: AccountId = Field(description="Account.")
+    custodian_id: CustodianId = Field(description="Custodian of the account.")
+    quantity_shares: float = Field(gt=0, **shares("Shares allocated to the account."))
+    allocation_fraction: float = Field(gt=0, le=1, description="Account quantity ÷ block quantity (share of each fill).")
+
+
+class PreTradeCheckRecord(Record):
+    """Pre-trade checks: one row per account × check, recomputed from the trade file itself."""
+
+    run_id: str = Field(description="Run.")
+    household_id: HouseholdId = Field(description="Household.")
+    account_id: AccountId = Field(description="Account.")
+    check: Literal["cash", "lot_availability", "wash_sale_window"] = Field(description="What is checked.")
+    status: Literal["pass", "fail"] = Field(description="fail: the desk must not release the account's orders.")
+    detail: str = Field(description="The figures behind the verdict.")
+
+
+class ReviewQueueRecord(Record):
+    """Exceptions for human review: one row per household, most urgent first."""
+
+    run_id: str = Field(description="Run.")
+    rank: int = Field(ge=1, description="1 = review first.")
+    household_id: HouseholdId = Field(description="Household.")
+    priority: int = Field(ge=0, le=100, description="Score of the most urgent reason (100 = held, no trades).")
+    total_value_usd: Optional[float] = Field(None, **usd("Household value, when it was solved."))
+    reasons: str = Field(description="Every reason, most urgent first.")
 
 
 class StageTiming(BaseModel):

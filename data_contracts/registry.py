@@ -53,6 +53,10 @@ OUTPUT_FILES: dict[str, FileContract] = {
         FileContract("realized_gains_by_household", outputs.HouseholdRealizedGainsRecord, "run", ("household_id",)),
         FileContract("drift", outputs.HouseholdDriftRecord, "run", ("household_id",)),
         FileContract("exceptions", outputs.ExceptionRecord, "run", ()),
+        FileContract("block_trades", outputs.BlockTradeRecord, "run", ("block_id",)),
+        FileContract("allocations", outputs.AllocationRecord, "run", ("block_id", "account_id")),
+        FileContract("pre_trade_checks", outputs.PreTradeCheckRecord, "run", ("account_id", "check")),
+        FileContract("review_queue", outputs.ReviewQueueRecord, "run", ("household_id",)),
     ]
 }
 

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from data_contracts.custodian_layout import LAYOUT_FILE, CustodianLayout, load_layout
+from data_contracts.custodian_layout import LAYOUT_FILE, CustodianLayout, from_canonical, load_layout
 from data_contracts.types import CASH_SECURITY_ID
 
 CUSTODIANS = ("alder", "birch", "cedar")
@@ -354,42 +354,3 @@ def write_sample_firm(households: int, seed: int, as_of: dt.date, out: Path, mix
                 part.write_csv(folder / f"{name}.csv")
         counts[name] = df.height
     return counts
-
-
-def _with_thousands(value: pl.Expr, sep: str) -> pl.Expr:
-    """Non-negative number as text with a thousands separator (decimals kept as written)."""
-    text = value.cast(pl.String)
-    whole, frac = text.str.split_exact(".", 1).struct.field("field_0"), text.str.split_exact(".", 1).struct.field("field_1")
-    n = whole.cast(pl.Int64)
-    groups = [(n // 10**9) % 1000, (n // 10**6) % 1000, (n // 1000) % 1000, n % 1000]
-    parts = pl.concat_str([g.cast(pl.String).str.zfill(3) for g in groups], separator=sep).str.strip_chars_start("0" + sep)
-    parts = pl.when(n == 0).then(pl.lit("0")).otherwise(parts)
-    return pl.when(frac.is_null()).then(parts).otherwise(pl.concat_str([parts, frac], separator="."))
-
-
-def from_canonical(frame: pl.DataFrame, layout: CustodianLayout, name: str) -> pl.DataFrame:
-    """The inverse of ``custodian_layout.to_canonical``: a canonical frame in a custodian's shape."""
-    m = layout.mapping(name)
-    exprs = []
-    for col, dtype in frame.schema.items():
-        if col in m.constants:
-            continue
-        e = pl.col(col)
-        if dtype == pl.Float64:
-            per = 1.0 / m.units.get(col, 1.0)
-            e = e * per if per != 1.0 else e
-            if m.signs.get(col) == "abs" and name == "transactions":
-                e = pl.when(pl.col("transaction_type") == "sell").then(-e).otherwise(e)  # sells come negative
-            negative = e < 0
-            magnitude = e.abs().round(0).cast(pl.Int64) if per != 1.0 else e.abs()
-            text = _with_thousands(magnitude, layout.thousands) if layout.thousands else magnitude.cast(pl.String)
-            if layout.decimal != ".":
-                text = text.str.replace(".", layout.decimal, literal=True)
-            sign = (pl.lit("(") + text + pl.lit(")")) if layout.negative_parentheses else (pl.lit("-") + text)
-            e = pl.when(negative).then(sign).otherwise(text)
-        elif dtype == pl.Date:
-            e = e.dt.strftime(layout.date_format)
-        if col in m.codes:
-            e = e.replace({v: k for k, v in m.codes[col].items()})
-        exprs.append(e.alias(m.columns.get(col, col)))
-    return frame.select(exprs)

@@ -21,7 +21,8 @@ from optimizer.relax import solve_with_relaxation
 from optimizer.verify import verify
 from tasks.artifacts import block_trades, mask_account, money, publish_artifacts
 from tasks.cash_flow import apply_cash_flow, load_household
-from tasks.export import export, publish_summary, run_folder
+from tasks.desk import desk_frames
+from tasks.export import custodian_layouts, export, publish_summary, run_folder
 from tasks.optimize import solve_params
 from tasks.outcomes import household_exception, solution_frames
 from tasks.persist import persist
@@ -67,8 +68,10 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
     custodian_of = dict(zip(day.accounts["account_id"].to_list(), day.accounts["custodian_id"].cast(pl.String).to_list()))
     outputs = solution_frames(solutions, custodian_of)
     outputs["exceptions"] = pl.DataFrame(exceptions, schema=EXCEPTION_SCHEMA)
+    outputs.update(desk_frames(outputs, day, config))
     out_root = var_dir / "runs"
-    out_dir = export(outputs, out_root, base.as_of, run_id)
+    layouts = custodian_layouts(Path(base.input_dir), sorted(set(custodian_of.values()))) if base.input_dir else {}
+    out_dir = export(outputs, out_root, base.as_of, run_id, layouts)
     published_s = time.perf_counter() - start
 
     trades, gains = outputs["trades"], outputs["realized_gains_by_household"]

@@ -14,7 +14,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from data_contracts.config import RunConfig
 from data_contracts.outputs import RunSummary, StageTiming
-from tasks.export import export, publish_summary, run_folder
+from tasks.desk import desk_frames
+from tasks.export import custodian_layouts, export, publish_summary, run_folder
 from tasks.ingest import ingest
 from tasks.optimize import batch_name, plan_batches
 from tasks.persist import persist
@@ -77,13 +78,15 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
             outputs["exceptions"] = pl.concat([day.exceptions, solve_exceptions]
                                               + ([reused.exceptions] if reused.exceptions is not None else []),
                                               how="vertical_relaxed")
+            outputs.update(desk_frames(outputs, day, config))
             summary = _summary(run_id, as_of, input_dir, run_folder(out_root, as_of, run_id), day, outcomes, outputs, clock)
             summary.households_reused = len(reused.households)
             summary.households_solved += len(reused.households)
             summary.batches_resumed = sum(o.resumed for o in outcomes)
             persist(outputs, summary.model_dump(mode="json"), parquet_root, db_path, as_of, run_id)
         with clock.stage("export"):
-            out_dir = export(outputs, out_root, as_of, run_id)
+            layouts = custodian_layouts(input_dir, sorted(set(day.accounts["custodian_id"].cast(pl.String).to_list())))
+            out_dir = export(outputs, out_root, as_of, run_id, layouts)
         summary.stage_timings = clock.timings
         summary.expectations_evaluated, summary.expectations_failed = report.evaluated, report.failed
         summary.data_docs = report.index_html

@@ -45,6 +45,7 @@ class BaseRun:
 
     as_of: dt.date
     run_id: str
+    input_dir: str | None = None  # its drop: the custodians' layouts for the order files
 
 
 def latest_daily_run(parquet_root: Path) -> BaseRun:
@@ -55,7 +56,9 @@ def latest_daily_run(parquet_root: Path) -> BaseRun:
         done = [(p.stat().st_mtime, p.parent.name.split("=", 1)[1]) for p in dated.glob("run_id=*/part-0.parquet")]
         daily = [(t, r) for t, r in done if (partition_dir(root, "stg_household_inputs", as_of, r) / "part-0.parquet").exists()]
         if daily:
-            return BaseRun(as_of, max(daily)[1])
+            run_id = max(daily)[1]
+            row = pl.read_parquet(partition_dir(root, "fct_runs", as_of, run_id) / "part-0.parquet").row(0, named=True)
+            return BaseRun(as_of, run_id, row.get("input_dir"))
     raise CashFlowRejected("no daily run has been published yet: there is no validated data to rebalance on")
 
 

@@ -1,0 +1,131 @@
+"""The trading desk's files, from the run's trades (pure: polars only).
+
+- **block trades**: one order per security and side across every account; **allocations** give
+  each account its pro-rata share of every fill (account quantity ÷ block quantity).
+- **pre-trade checks**, recomputed from the trade rows themselves and the day's validated data,
+  independently of the optimizer's own verification: each account's cash after its trades stays
+  at or above its minimum; no sell exceeds the shares its lots hold; no buy of a security (or of
+  its substantially identical group) sold at a loss in the last 30 days, and no loss sale of one
+  bought in the last 30 days or in this run, in any account of the household, IRAs included.
+- **review queue**: one row per household that needs a human, most urgent first: held back by bad
+  input (100), a failed pre-trade check (95), infeasible or failed verification (90), solved only
+  after relaxing a soft limit (60), large realized gains (50), large turnover on a large household
+  (45), input warnings (30).
+
+Quantities are compared as the files show them (6 decimals); amounts use the unrounded
+quantity × price, as the optimizer's verification does, within its cash tolerance.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from data_contracts.config import RunConfig
+from data_contracts.validation import ValidatedDay
+from optimizer.verify import CASH_TOLERANCE_USD
+from tasks.problems import wash_sale_windows
+
+SHARE_TOLERANCE = 1e-6
+
+
+def block_trades(trades: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(block_trades, allocations)."""
+    t = trades.with_columns(pl.col("quantity_shares").round(6).alias("q"),
+                            pl.format("{}-{}", "security_id", "side").alias("block_id")).filter(pl.col("q") > 0)
+    blocks = t.group_by("block_id", "security_id", "side").agg(
+        pl.col("q").sum().alias("quantity_shares"), pl.col("est_price_usd").first(),
+        (pl.col("q") * pl.col("est_price_usd")).round(2).sum().alias("est_amount_usd"),
+        pl.col("account_id").n_unique().cast(pl.Int64).alias("accounts")).sort("block_id")
+    allocations = t.join(blocks.select("block_id", pl.col("quantity_shares").alias("block_q")), on="block_id").select(
+        "block_id", "household_id", "account_id", "custodian_id", pl.col("q").alias("quantity_shares"),
+        (pl.col("q") / pl.col("block_q")).alias("allocation_fraction")).sort("block_id", "account_id")
+    return blocks, allocations
+
+
+def _check(frame: pl.DataFrame, check: str, failed: pl.Expr, detail: pl.Expr) -> pl.DataFrame:
+    return frame.select("household_id", "account_id", pl.lit(check).alias("check"),
+                        pl.when(failed).then(pl.lit("fail")).otherwise(pl.lit("pass")).alias("status"), detail.alias("detail"))
+
+
+def pre_trade_checks(trades: pl.DataFrame, lot_sales: pl.DataFrame, day: ValidatedDay) -> pl.DataFrame:
+    amount = pl.col("quantity_shares") * pl.col("est_price_usd")
+    per_account = trades.group_by("household_id", "account_id").agg(
+        amount.filter(pl.col("side") == "sell").sum().alias("sells"), amount.filter(pl.col("side") == "buy").sum().alias("buys"))
+    cash = per_account.join(day.cash.select("account_id", "cash_usd"), on="account_id", how="left").join(
+        day.accounts.select("account_id", "min_cash_usd"), on="account_id", how="left").with_columns(
+        pl.col("cash_usd").fill_null(0.0), pl.col("min_cash_usd").fill_null(0.0),
+        (pl.col("cash_usd").fill_null(0.0) + pl.col("sells") - pl.col("buys")).alias("after"))
+    cash_rows = _check(cash, "cash", pl.col("after") < pl.col("min_cash_usd") - CASH_TOLERANCE_USD, pl.format(
+        "cash {} + sells {} − buys {} = {} (minimum {})", *(pl.col(c).round(2) for c in
+                                                             ("cash_usd", "sells", "buys", "after", "min_cash_usd"))))
+
+    held = day.lots.group_by("account_id", "security_id").agg(pl.col("quantity_shares").sum().alias("held"))
+    lot_qty = day.lots.select("lot_id", pl.col("quantity_shares").alias("lot_held"))
+    by_lot = lot_sales.join(lot_qty, on="lot_id", how="left").group_by("account_id").agg(
+        (pl.col("quantity_shares").round(6) > pl.col("lot_held").fill_null(0.0) + SHARE_TOLERANCE).sum().alias("bad_lots"))
+    sells = trades.filter(pl.col("side") == "sell").join(held, on=["account_id", "security_id"], how="left").with_columns(
+        pl.col("held").fill_null(0.0)).group_by("household_id", "account_id").agg(
+        (pl.col("quantity_shares").round(6) > pl.col("held") + SHARE_TOLERANCE).sum().alias("oversold"),
+        pl.len().alias("sells")).join(by_lot, on="account_id", how="left").with_columns(pl.col("bad_lots").fill_null(0))
+    lot_rows = _check(sells, "lot_availability", (pl.col("oversold") + pl.col("bad_lots")) > 0, pl.format(
+        "{} sells: {} exceed the shares held, {} lot sales exceed their lot", "sells", "oversold", "bad_lots"))
+
+    group = day.securities.select("security_id", pl.coalesce("identical_group", "security_id").alias("group"))
+    loss_sold, bought = wash_sale_windows(day)
+    t = trades.join(group, on="security_id", how="left").with_columns(pl.coalesce("group", "security_id").alias("group"))
+    run_buys = t.filter(pl.col("side") == "buy").select("household_id", "group").unique()
+    bad_buys = t.filter(pl.col("side") == "buy").join(loss_sold, on=["household_id", "group"], how="semi")
+    losses = lot_sales.filter(pl.col("taxable") & (pl.col("gain_usd") < 0)).join(group, on="security_id", how="left").with_columns(
+        pl.coalesce("group", "security_id").alias("group"))
+    bad_losses = losses.join(pl.concat([bought, run_buys]).unique(), on=["household_id", "group"], how="semi")
+    flagged = pl.concat([bad_buys.select("account_id", pl.format("buy of {} within 30 days of a loss sale", "security_id").alias("why")),
+                         bad_losses.select("account_id", pl.format("loss sale of lot {} ({}) within 30 days of a buy", "lot_id",
+                                                                   "security_id").alias("why"))])
+    flagged = flagged.group_by("account_id").agg(pl.col("why").str.join("; "))
+    wash = per_account.join(flagged, on="account_id", how="left")
+    wash_rows = _check(wash, "wash_sale_window", pl.col("why").is_not_null(),
+                       pl.col("why").fill_null("no buy within 30 days of a loss sale, no loss sale within 30 days of a buy"))
+    return pl.concat([cash_rows, lot_rows, wash_rows]).sort("household_id", "account_id", "check")
+
+
+def review_queue(outputs: dict[str, pl.DataFrame], checks: pl.DataFrame, config: RunConfig) -> pl.DataFrame:
+    exc = outputs["exceptions"].filter(pl.col("household_id").is_not_null())
+    value = outputs["drift"].select("household_id", "total_value_usd")
+    trades = outputs["trades"]
+    turnover = trades.group_by("household_id").agg((pl.col("quantity_shares") * pl.col("est_price_usd")).sum().alias("traded")) \
+        .join(value, on="household_id").with_columns((pl.col("traded") / pl.col("total_value_usd")).alias("turnover"))
+    reasons = pl.concat([
+        exc.filter((pl.col("stage") == "validate") & (pl.col("severity") == "error"))
+           .select("household_id", pl.lit(100).alias("priority"), pl.format("held (bad input): {}", "reason").alias("why")),
+        checks.filter(pl.col("status") == "fail")
+              .select("household_id", pl.lit(95).alias("priority"), pl.format("pre-trade {} failed: {}", "check", "detail").alias("why")),
+        exc.filter((pl.col("stage") != "validate") & (pl.col("severity") == "error"))
+           .select("household_id", pl.lit(90).alias("priority"), pl.format("no trades ({}): {}", "stage", "reason").alias("why")),
+        exc.filter((pl.col("stage") != "validate") & (pl.col("severity") == "warning"))
+           .select("household_id", pl.lit(60).alias("priority"), pl.format("{}", "reason").alias("why")),
+        outputs["realized_gains_by_household"].filter(pl.col("est_tax_usd") >= config.review_tax_usd)
+           .select("household_id", pl.lit(50).alias("priority"),
+                   pl.format("large realized gains: estimated tax ${}", pl.col("est_tax_usd").round(2)).alias("why")),
+        turnover.filter((pl.col("turnover") >= config.review_turnover) & (pl.col("total_value_usd") >= config.review_value_usd))
+           .select("household_id", pl.lit(45).alias("priority"), pl.format(
+               "turnover {}% of ${}", (pl.col("turnover") * 100).round(1), pl.col("total_value_usd").round(2)).alias("why")),
+        exc.filter((pl.col("stage") == "validate") & (pl.col("severity") == "warning"))
+           .select("household_id", pl.lit(30).alias("priority"), pl.format("input warning: {}", "reason").alias("why")),
+    ]).unique(maintain_order=True)
+    queue = (reasons.sort("priority", descending=True, maintain_order=True)
+             .group_by("household_id", maintain_order=True)
+             .agg(pl.col("priority").max(), pl.col("why").head(5).str.join("; "), pl.len().alias("n"))
+             .with_columns(pl.when(pl.col("n") > 5).then(pl.format("{} (+{} more)", "why", pl.col("n") - 5))
+                           .otherwise(pl.col("why")).alias("reasons"))
+             .join(value, on="household_id", how="left")
+             .sort(["priority", "total_value_usd", "household_id"], descending=[True, True, False], nulls_last=True))
+    return queue.with_row_index("rank", offset=1).select(pl.col("rank").cast(pl.Int64), "household_id",
+                                                         pl.col("priority").cast(pl.Int64), "total_value_usd", "reasons")
+
+
+def desk_frames(outputs: dict[str, pl.DataFrame], day: ValidatedDay, config: RunConfig) -> dict[str, pl.DataFrame]:
+    """block_trades, allocations, pre_trade_checks and review_queue (needs outputs' exceptions)."""
+    blocks, allocations = block_trades(outputs["trades"])
+    checks = pre_trade_checks(outputs["trades"], outputs["lot_sales"], day)
+    return {"block_trades": blocks, "allocations": allocations, "pre_trade_checks": checks,
+            "review_queue": review_queue(outputs, checks, config)}
