@@ -14,6 +14,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from data_contracts.config import RunConfig
 from data_contracts.outputs import RunSummary, StageTiming
+from tasks.artifacts import daily_markdown, publish_artifacts
 from tasks.desk import desk_frames
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
 from tasks.ingest import ingest
@@ -91,6 +92,7 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
         summary.expectations_evaluated, summary.expectations_failed = report.evaluated, report.failed
         summary.data_docs = report.index_html
         publish_summary(summary.model_dump(mode="json"), out_dir, db_path)
+        _artifacts(summary.model_dump(mode="json"), outputs, out_dir, set(day.accounts["account_id"].to_list()))
         drop_checkpoints(checkpoint_dir)  # published: the fct_* partitions hold every batch now
     get_run_logger().info(
         "run %s: %d households solved (%d reused from an earlier run of the day, %d resumed batches, %d with trades), "
@@ -98,6 +100,19 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
         summary.households_reused, summary.batches_resumed, summary.households_with_trades, summary.households_quarantined,
         summary.households_infeasible, summary.households_failed_verification)
     return summary.model_dump(mode="json")
+
+
+def _artifacts(s: dict, outputs: dict[str, pl.DataFrame], out_dir: Path, account_ids: set[str]) -> None:
+    links = {"folder": ("run folder", out_dir), "trades": ("trades.csv (all custodians)", out_dir / "trades.csv"),
+             "review-queue": ("review_queue.csv", out_dir / "review_queue.csv")}
+    links |= {f"orders-{p.parent.name}": (f"order file of {p.parent.name}", p) for p in sorted(out_dir.glob("custodians/*/*"))}
+    if s.get("data_docs"):
+        links["data-docs"] = ("data quality report (Great Expectations)", Path(s["data_docs"]))
+    publish_artifacts("daily", daily_markdown(s), {
+        "review-queue": ("Households to review, most urgent first", outputs["review_queue"]),
+        "exceptions": ("Errors, first rows", outputs["exceptions"].filter(pl.col("severity") == "error")),
+        "block-trades": ("Block trades, largest first", outputs["block_trades"].sort("est_amount_usd", descending=True)),
+    }, links, account_ids)
 
 
 def previous_business_day(time_zone: str, now: dt.datetime | None = None) -> dt.date:

@@ -7,6 +7,7 @@ artifact pages show each key's history across runs.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -23,9 +24,19 @@ def mask_account(account_id: str | None) -> str:
     return "•••" + s[-4:] if len(s) > 4 else "•" * len(s)
 
 
-def masked(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(pl.col("account_id").map_elements(mask_account, return_dtype=pl.String)) \
-        if "account_id" in frame.columns else frame
+def masked(frame: pl.DataFrame, account_ids: set[str] | None = None) -> pl.DataFrame:
+    """The frame with its account column masked, and any known account id inside text masked too."""
+    if "account_id" in frame.columns:
+        frame = frame.with_columns(pl.col("account_id").map_elements(mask_account, return_dtype=pl.String))
+    if account_ids:
+        frame = frame.with_columns(pl.col(c).map_elements(lambda t: mask_text(t, account_ids), return_dtype=pl.String)
+                                   for c, t in frame.schema.items() if t == pl.String and c != "account_id")
+    return frame
+
+
+def mask_text(text: str, account_ids: set[str]) -> str:
+    """Every whole word of ``text`` that is one of ``account_ids``, masked (reasons quote account ids)."""
+    return re.sub(r"[A-Za-z0-9_.\-]+", lambda m: mask_account(m[0]) if m[0] in account_ids else m[0], text)
 
 
 def file_link(path: Path) -> str:
@@ -52,14 +63,36 @@ def _rows(frame: pl.DataFrame) -> list[dict]:
 
 
 def publish_artifacts(kind: str, markdown: str, tables: dict[str, tuple[str, pl.DataFrame]],
-                      links: dict[str, tuple[str, Path]]) -> None:
-    """The run's artifacts: ``kind`` prefixes every key (daily, cash-flow)."""
+                      links: dict[str, tuple[str, Path]], account_ids: set[str] | None = None) -> None:
+    """The run's artifacts: ``kind`` prefixes every key (daily, cash-flow); tables show their first
+    rows with account ids masked, in their columns and inside their text."""
     create_markdown_artifact(markdown, key=f"{kind}-summary", description="Run summary")
     for key, (description, frame) in tables.items():
-        create_table_artifact(_rows(masked(frame)), key=f"{kind}-{key}", description=description)
+        create_table_artifact(_rows(masked(frame.head(TOP_ROWS), account_ids)), key=f"{kind}-{key}", description=description)
     for key, (text, path) in links.items():
         create_link_artifact(file_link(path), link_text=text, key=f"{kind}-{key}", description=text)
 
 
 def money(x: float) -> str:
     return f"${x:,.2f}" if x >= 0 else f"−${-x:,.2f}"
+
+
+def daily_markdown(s: dict) -> str:
+    """The daily run's story in one table: who was solved, held, relaxed; what it realized; how long each stage took."""
+    timings = " · ".join(f"{t['stage']} {t['seconds']:.1f} s" for t in s["stage_timings"])
+    rows = [
+        ("households", f"{s['households_total']:,}"),
+        ("solved and verified", f"{s['households_solved']:,} ({s['households_with_trades']:,} with trades; "
+                                f"{s.get('households_reused', 0):,} carried over from an earlier run of the day; "
+                                f"{s.get('batches_resumed', 0):,} batches resumed)"),
+        ("held back (bad input)", f"{s['households_quarantined']:,}"),
+        ("infeasible", f"{s['households_infeasible']:,}"),
+        ("solved after relaxing a soft limit", f"{s['households_relaxed']:,}"),
+        ("failed verification", f"{s['households_failed_verification']:,}"),
+        ("trades", f"{s['trades']:,}: buys {money(s['buy_amount_usd'])}, sells {money(s['sell_amount_usd'])}"),
+        ("estimated tax of realized gains", money(s["est_tax_usd"])),
+        ("data checks", f"{s.get('expectations_failed', 0):,} of {s.get('expectations_evaluated', 0):,} expectations failed"),
+        ("stage timings", timings),
+    ]
+    return "\n".join([f"# Daily rebalance {s['as_of_date']} — run {s['run_id']}", "", "| | |", "|---|---|"]
+                     + [f"| {k} | {v} |" for k, v in rows])

@@ -171,3 +171,24 @@ def test_a_bad_event_fails_its_run_with_the_reason_and_trades_nothing(served):
     assert run["state_type"] == "FAILED"
     assert "not an amount in dollars and cents" in _artifacts(api, run["id"])["cash-flow-summary"]["data"]
     assert sorted(p.name for p in (served["var"] / "runs" / AS_OF.isoformat()).iterdir()) == before
+
+
+def test_the_daily_run_tells_its_story_in_artifacts(served, small_firm):
+    import polars as pl
+
+    api = served["api"]
+    runs = api.post("/flow_runs/filter", json={"flows": {"name": {"any_": ["daily_rebalance"]}},
+                                               "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).json()
+    assert runs, "the daily run is not in the server"
+    arts = _artifacts(api, runs[0]["id"])
+    assert {"daily-summary", "daily-review-queue", "daily-exceptions", "daily-block-trades", "daily-trades",
+            "daily-folder"} <= arts.keys()
+    summary = arts["daily-summary"]["data"]
+    assert "| households | 60 |" in summary and "stage timings" in summary and "solve" in summary
+    accounts = pl.concat([pl.read_csv(p, infer_schema=False) for p in small_firm.glob("custodians/*/accounts.csv")])
+    shown = "".join(str(a["data"]) for a in arts.values())
+    assert not any(a in shown for a in accounts["account_id"])  # masked everywhere in the dashboard
+    # Task names say which households each batch holds.
+    tasks = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [runs[0]["id"]]}}}).json()
+    batches = [t["name"] for t in tasks if t["name"].startswith("optimize ")]
+    assert batches and all(re.fullmatch(r"optimize \S+\.\.\S+ \(\d+ households\)", n) for n in batches)
