@@ -129,6 +129,9 @@ def test_order_files_are_in_each_custodians_layout_and_read_back_to_the_trades(s
     for cust, layout in layouts.items():
         path = layout.path(out / "custodians" / cust, "trades", AS_OF)
         assert path.stat().st_mode & 0o077 == 0  # owner-only
+    var = out.parents[2]
+    for private in [var / "warehouse" / "lotwise.duckdb", *(var / "warehouse" / "parquet").rglob("*.parquet")]:
+        assert private.stat().st_mode & 0o077 == 0, private
         raw = pl.read_csv(path, separator=layout.delimiter, infer_schema=False, encoding=layout.encoding)
         back, error = to_canonical(raw.with_row_index("_line"), layout, "trades", AS_OF)
         assert error is None

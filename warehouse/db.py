@@ -11,8 +11,10 @@ from warehouse.schema import TABLES
 
 
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(db_path))
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    con = duckdb.connect(str(db_path))
+    Path(db_path).chmod(0o600)  # the warehouse holds every client's lots: owner-only, like the run folders
+    return con
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection, parquet_root: Path) -> list[str]:

@@ -24,9 +24,10 @@ def write_partition(root: Path, table: str, as_of: dt.date, run_id: str, frame: 
     if table not in TABLES:
         raise KeyError(f"table {table!r} is not in warehouse.schema.TABLES")
     target = partition_dir(root, table, as_of, run_id)
-    target.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)  # client holdings: the service account's alone
     tmp = target / f".part-{uuid.uuid4().hex}.parquet.tmp"
     frame.drop([k for k in PARTITION_KEYS if k in frame.columns]).write_parquet(tmp, statistics=True)
+    tmp.chmod(0o600)
     os.replace(tmp, target / f"{part}.parquet")
     return target / f"{part}.parquet"
 
