@@ -72,7 +72,9 @@ def verify(sol: HouseholdSolution) -> list[str]:
         f"buy of {p.security_ids[s]}: sold at a loss within the last 30 days (wash sale)"
         for s in sol.buy_security if group[s] in blocked_groups
     ]
-    loss_sale = (sold > 0) & (gain < 0)
+    # A loss sale is a sale of a lot whose basis exceeds its value, the LP's own test: the pro-rata
+    # gain of a break-even lot (one bought today at today's price) is ±1e-13 of float noise, not a loss.
+    loss_sale = (sold > 0) & (p.lot_basis_usd > p.lot_value_usd)
     problems += [
         f"loss sale of lot {p.lot_ids[i]} ({p.security_ids[p.lot_security[i]]}): bought within the last 30 days (wash sale)"
         for i in np.flatnonzero(loss_sale & p.lot_loss_sale_window)

@@ -75,7 +75,8 @@ def pre_trade_checks(trades: pl.DataFrame, lot_sales: pl.DataFrame, day: Validat
     t = trades.join(group, on="security_id", how="left").with_columns(pl.coalesce("group", "security_id").alias("group"))
     run_buys = t.filter(pl.col("side") == "buy").select("household_id", "group").unique()
     bad_buys = t.filter(pl.col("side") == "buy").join(loss_sold, on=["household_id", "group"], how="semi")
-    losses = lot_sales.filter(pl.col("taxable") & (pl.col("gain_usd") < 0)).join(group, on="security_id", how="left").with_columns(
+    # A loss as the file shows it (cents): a break-even lot's float noise is not a loss sale.
+    losses = lot_sales.filter(pl.col("taxable") & (pl.col("gain_usd").round(2) < 0)).join(group, on="security_id", how="left").with_columns(
         pl.coalesce("group", "security_id").alias("group"))
     bad_losses = losses.join(pl.concat([bought, run_buys]).unique(), on=["household_id", "group"], how="semi")
     flagged = pl.concat([bad_buys.select("account_id", pl.format("buy of {} within 30 days of a loss sale", "security_id").alias("why")),

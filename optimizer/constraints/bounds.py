@@ -23,9 +23,7 @@ def wash_sale_bounds(p: HouseholdProblem, lay: Layout, lb: np.ndarray, ub: np.nd
     v = ub[lay.v]
     v[blocked_group[p.identical_group[lay.buy_security]]] = 0.0
     ub[lay.v] = v
-    # Break-even lots count as losses here: a lot bought today at today's price (a trade already
-    # published today) is worth exactly its basis, and float noise must not make its sale a wash sale.
-    loss_lot = p.lot_basis_usd >= p.lot_value_usd
+    loss_lot = p.lot_basis_usd > p.lot_value_usd  # a break-even lot realizes no loss: not a wash sale
     u = ub[lay.u]
     u[loss_lot & p.lot_loss_sale_window] = 0.0
     ub[lay.u] = u
