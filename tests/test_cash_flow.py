@@ -60,7 +60,7 @@ def test_a_deposit_is_invested_in_its_account(daily):
     # Cash identity of the account: cash after = cash before + deposit + sells − buys (to the cent, per row rounding).
     assert s["cash_after_usd"] == pytest.approx(_cash_before(daily, a) + 50_000 + sold - bought, abs=0.01 * (mine.height + 1))
     assert bought - sold > 0.9 * 50_000  # the deposit is put to work, not left in cash
-    assert s["seconds_to_publish"] < 60  # a figure, not a timing assertion: the run records it
+    assert s["seconds_to_publish"] > 0  # recorded for the dashboard (speed is measured, not asserted)
 
 
 def test_a_withdrawal_is_raised_after_the_deposit_without_wash_sales(daily):
