@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import polars as pl
 from prefect import flow, get_run_logger
 
 from data_contracts.cash_flow import CashFlowRejected, parse_request
@@ -19,7 +20,7 @@ from data_contracts.validation import EXCEPTION_SCHEMA
 from optimizer.errors import OptimizerError
 from optimizer.relax import solve_with_relaxation
 from optimizer.verify import verify
-from tasks.artifacts import block_trades, mask_account, money, publish_artifacts
+from tasks.artifacts import mask_account, money, publish_artifacts
 from tasks.cash_flow import apply_cash_flow, load_household
 from tasks.desk import desk_frames
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
@@ -27,8 +28,6 @@ from tasks.optimize import solve_params
 from tasks.outcomes import household_exception, solution_frames
 from tasks.persist import persist
 from tasks.problems import build_problems
-
-import polars as pl
 
 
 @flow(name="cash_flow_rebalance", flow_run_name="cash flow {household_id} {amount_usd}")
@@ -114,5 +113,5 @@ def _artifacts(s: CashFlowSummary, outputs: dict[str, pl.DataFrame], out_dir: Pa
     ]
     publish_artifacts("cash-flow", "\n".join(lines),
                       {"trades": ("Trades of this cash flow", outputs["trades"].drop("household_id")),
-                       "blocks": ("Block trades", block_trades(outputs["trades"]))},
+                       "blocks": ("Block trades", outputs["block_trades"])},
                       {"trade-file": ("trades.csv", out_dir / "trades.csv"), "folder": ("run folder", out_dir)})

@@ -43,17 +43,6 @@ def file_link(path: Path) -> str:
     return Path(path).resolve().as_uri()
 
 
-def block_trades(trades: pl.DataFrame) -> pl.DataFrame:
-    """One block per security and side across every account: what the desk sends to the street."""
-    if trades.height == 0:
-        return pl.DataFrame(schema={"security_id": pl.String, "side": pl.String, "quantity_shares": pl.Float64,
-                                    "est_amount_usd": pl.Float64, "accounts": pl.UInt32})
-    return (trades.group_by("security_id", "side")
-            .agg(pl.col("quantity_shares").sum(), (pl.col("quantity_shares") * pl.col("est_price_usd")).sum().alias("est_amount_usd"),
-                 pl.col("account_id").n_unique().alias("accounts"))
-            .sort("est_amount_usd", descending=True))
-
-
 def _rows(frame: pl.DataFrame) -> list[dict]:
     rows = []
     for r in frame.head(TOP_ROWS).iter_rows(named=True):

@@ -93,9 +93,8 @@ def solve_batch(day: ValidatedDay, household_ids: list[str], config: RunConfig, 
 
 def combine(outcomes: list[BatchOutcome]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The run's output frames and optimizer exceptions, in batch order."""
-    names = outcomes[0].frames.keys() if outcomes else solution_frames([], {}).keys()
-    empty = solution_frames([], {})
-    frames = {n: pl.concat([empty[n]] + [o.frames[n] for o in outcomes], how="vertical_relaxed") for n in names}
+    empty = solution_frames([], {})  # every frame with its columns, even when no batch ran
+    frames = {n: pl.concat([frame] + [o.frames[n] for o in outcomes], how="vertical_relaxed") for n, frame in empty.items()}
     exceptions = pl.concat([pl.DataFrame(schema=EXCEPTION_SCHEMA)] + [o.exceptions for o in outcomes], how="vertical_relaxed")
     return frames, exceptions
 
