@@ -70,6 +70,41 @@ class HouseholdRealizedGainsRecord(Record):
     est_tax_usd: float = Field(**usd("Estimated tax at the household's marginal ST/LT rates (negative = saving)."))
 
 
+class HouseholdTaxReportRecord(Record):
+    """Tax report: one row per solved household, its year with this run, against a tax-naive rebalance.
+
+    The naive rebalance (optimizer/naive.py) brings every account exactly to the same model, relieves
+    lots first in, first out, and knows no tax: its wash sales are counted and their losses disallowed.
+    Savings are priced on the household's year (YTD realized, carryforwards, rates) by the ledger's
+    netting and estimate; a loss left to carry forward counts at ``carryforward_value`` × the LT rate.
+    """
+
+    run_id: str = Field(description="Run.")
+    household_id: HouseholdId = Field(description="Household.")
+    ytd_st_gain_before_usd: float = Field(**usd("Net short-term gain realized this year before this run (households file)."))
+    ytd_lt_gain_before_usd: float = Field(**usd("Net long-term gain realized this year before this run."))
+    run_st_gain_usd: float = Field(**usd("Net short-term gain this run realizes in taxable accounts (negative = loss)."))
+    run_lt_gain_usd: float = Field(**usd("Net long-term gain this run realizes in taxable accounts."))
+    ytd_st_gain_usd: float = Field(**usd("Net short-term gain realized this year including this run."))
+    ytd_lt_gain_usd: float = Field(**usd("Net long-term gain realized this year including this run."))
+    est_tax_ytd_usd: float = Field(**usd("This year's estimated tax on realized gains, this run included, after "
+                                         "netting, carryforwards and the $3,000 ordinary-income deduction."))
+    est_tax_run_usd: float = Field(**usd("The part of est_tax_ytd_usd this run adds (negative = saving)."))
+    losses_harvested_usd: float = Field(ge=0, **usd("Gross losses this run realizes in taxable accounts."))
+    gains_deferred_usd: float = Field(**usd("Gross gains the naive rebalance would realize beyond this run's "
+                                            "(negative: this run realizes more)."))
+    wash_sales_avoided: int = Field(ge=0, description="Wash sales the naive rebalance would create (loss lots sold "
+                                                      "while replacements are bought or recent, buys into a group "
+                                                      "sold at a loss within 30 days); Lotwise's are verified zero.")
+    naive_st_gain_usd: float = Field(**usd("Net short-term gain the naive rebalance would realize (allowed part)."))
+    naive_lt_gain_usd: float = Field(**usd("Net long-term gain the naive rebalance would realize (allowed part)."))
+    naive_est_tax_run_usd: float = Field(**usd("Tax the naive rebalance would add this year."))
+    tax_saved_usd: float = Field(**usd("Estimated taxes saved or deferred against the naive rebalance "
+                                       "(= harvesting + deferral)."))
+    tax_saved_harvesting_usd: float = Field(**usd("Part of tax_saved_usd from realizing more losses."))
+    tax_saved_deferral_usd: float = Field(**usd("Part of tax_saved_usd from realizing fewer or longer-held gains."))
+
+
 class HouseholdDriftRecord(Record):
     """Drift from target: one row per solved household."""
 
@@ -165,6 +200,10 @@ class RunSummary(BaseModel):
     buy_amount_usd: float = Field(**usd("Sum of buy amounts."))
     sell_amount_usd: float = Field(**usd("Sum of sell amounts."))
     est_tax_usd: float = Field(**usd("Estimated tax of the realized gains (negative = saving)."))
+    tax_saved_usd: float = Field(0.0, **usd("Estimated taxes saved or deferred against a tax-naive rebalance "
+                                            "(tax_report.csv, summed)."))
+    tax_saved_harvesting_usd: float = Field(0.0, **usd("Of which from loss harvesting."))
+    tax_saved_deferral_usd: float = Field(0.0, **usd("Of which from gains deferral."))
     households_reused: int = Field(0, description="Unchanged inputs since an earlier run of the same day: "
                                                   "its decisions were reused, not re-solved.")
     expectations_evaluated: int = Field(0, description="Great Expectations evaluated on the day's files.")

@@ -52,6 +52,7 @@ OUTPUT_FILES: dict[str, FileContract] = {
         FileContract("realized_gains_by_account", outputs.AccountRealizedGainsRecord, "run", ("account_id",)),
         FileContract("realized_gains_by_household", outputs.HouseholdRealizedGainsRecord, "run", ("household_id",)),
         FileContract("drift", outputs.HouseholdDriftRecord, "run", ("household_id",)),
+        FileContract("tax_report", outputs.HouseholdTaxReportRecord, "run", ("household_id",)),
         FileContract("exceptions", outputs.ExceptionRecord, "run", ()),
         FileContract("block_trades", outputs.BlockTradeRecord, "run", ("block_id",)),
         FileContract("allocations", outputs.AllocationRecord, "run", ("block_id", "account_id")),

@@ -20,14 +20,16 @@ from data_contracts.validation import EXCEPTION_SCHEMA
 from optimizer.errors import OptimizerError
 from optimizer.relax import solve_with_relaxation
 from optimizer.verify import verify
-from tasks.artifacts import mask_account, money, publish_artifacts
+from tasks.artifacts import markdown_table, mask_account, money, publish_artifacts
 from tasks.cash_flow import apply_cash_flow, load_household
 from tasks.desk import desk_frames
+from tasks.desk_report import desk_report_html, write_desk_report
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
 from tasks.optimize import solve_params
 from tasks.outcomes import household_exception, solution_frames
 from tasks.persist import persist
 from tasks.problems import build_problems
+from tasks.tax_report import tax_report_frame
 
 
 @flow(name="cash_flow_rebalance", flow_run_name="cash flow {household_id} {amount_usd}")
@@ -66,6 +68,7 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
         exceptions.append(household_exception(problem.household_id, "optimize" if status == "infeasible" else "verify", reason))
     custodian_of = dict(zip(day.accounts["account_id"].to_list(), day.accounts["custodian_id"].cast(pl.String).to_list()))
     outputs = solution_frames(solutions, custodian_of)
+    outputs["tax_report"] = tax_report_frame(solutions, day.households, config)
     outputs["exceptions"] = pl.DataFrame(exceptions, schema=EXCEPTION_SCHEMA)
     outputs.update(desk_frames(outputs, day, config))
     out_root = var_dir / "runs"
@@ -88,7 +91,7 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
         output_dir=str(run_folder(out_root, base.as_of, run_id)), seconds_to_publish=round(published_s, 3))
     persist(outputs, summary.model_dump(mode="json"), parquet_root, db_path, base.as_of, run_id)
     publish_summary(summary.model_dump(mode="json"), out_dir, db_path)
-    _artifacts(summary, outputs, out_dir)
+    _artifacts(summary, outputs, out_dir, config, set(custodian_of))
     log.info("cash flow %s: %s %s in account %s: %s, %d trades, published in %.2f s", run_id, request.kind,
              money(abs(float(request.amount_usd))), mask_account(summary.account_id), status, trades.height, published_s)
     if status != "published":
@@ -96,22 +99,25 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
     return summary.model_dump(mode="json")
 
 
-def _artifacts(s: CashFlowSummary, outputs: dict[str, pl.DataFrame], out_dir: Path) -> None:
+def _artifacts(s: CashFlowSummary, outputs: dict[str, pl.DataFrame], out_dir: Path, config: RunConfig,
+               account_ids: set[str]) -> None:
     kind = "deposit invested" if float(s.amount_usd) > 0 else "withdrawal raised"
-    lines = [
-        f"# Cash flow {s.household_id}: {money(abs(float(s.amount_usd)))} {kind}",
-        "",
-        "| | |", "|---|---|",
-        f"| status | **{s.status}**{': ' + s.reason if s.reason else ''} |",
-        f"| account | {mask_account(s.account_id)} |",
-        f"| data | {s.as_of_date}, daily run {s.base_run_id}; trades applied first from {len(s.applied_runs)} run(s) |",
-        f"| trades | {s.trades}: buys {money(s.buy_amount_usd)}, sells {money(s.sell_amount_usd)} |",
-        f"| realized (taxable) | short-term {money(s.st_gain_usd)}, long-term {money(s.lt_gain_usd)} |",
-        f"| estimated tax | {money(s.est_tax_usd)} |",
-        f"| account cash after trading | {money(s.cash_after_usd)} |",
-        f"| trade file published in | {s.seconds_to_publish:.2f} s |",
+    title = f"Cash flow {s.household_id}: {money(abs(float(s.amount_usd)))} {kind}"
+    tax = outputs["tax_report"]
+    figures = [
+        ("status", f"{s.status}{': ' + s.reason if s.reason else ''}"),
+        ("account", mask_account(s.account_id)),
+        ("data", f"{s.as_of_date}, daily run {s.base_run_id}; trades applied first from {len(s.applied_runs)} run(s)"),
+        ("trades", f"{s.trades}: buys {money(s.buy_amount_usd)}, sells {money(s.sell_amount_usd)}"),
+        ("realized (taxable)", f"short-term {money(s.st_gain_usd)}, long-term {money(s.lt_gain_usd)}"),
+        ("estimated tax", money(s.est_tax_usd)),
+        ("estimated taxes saved or deferred vs a tax-naive rebalance", money(float(tax["tax_saved_usd"].sum()))),
+        ("account cash after trading", money(s.cash_after_usd)),
+        ("trade file published in", f"{s.seconds_to_publish:.2f} s"),
     ]
-    publish_artifacts("cash-flow", "\n".join(lines),
+    report_html = write_desk_report(desk_report_html(title, figures, outputs, config, account_ids), out_dir)
+    publish_artifacts("cash-flow", markdown_table(title, figures),
                       {"trades": ("Trades of this cash flow", outputs["trades"].drop("household_id")),
                        "blocks": ("Block trades", outputs["block_trades"])},
-                      {"trade-file": ("trades.csv", out_dir / "trades.csv"), "folder": ("run folder", out_dir)})
+                      {"report": ("desk report (HTML)", report_html), "trade-file": ("trades.csv", out_dir / "trades.csv"),
+                       "folder": ("run folder", out_dir)}, account_ids)

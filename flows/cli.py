@@ -221,6 +221,7 @@ def _print_summary(s: dict) -> None:
     out = Path(s["output_dir"])
     warehouse = out.parents[2] / "warehouse"
     console.print(f"trade files and reports: {out}/", soft_wrap=True)
+    console.print(f"desk report (open in a browser): {out / 'desk_report.html'}", soft_wrap=True)
     console.print(f"warehouse: {warehouse / 'lotwise.duckdb'} (views over {warehouse / 'parquet'}/)", soft_wrap=True)
     console.print("exceptions to review: " + str(out / "exceptions.csv"), soft_wrap=True)
     if s.get("data_docs"):

@@ -14,8 +14,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from data_contracts.config import RunConfig
 from data_contracts.outputs import RunSummary, StageTiming
-from tasks.artifacts import daily_markdown, publish_artifacts
+from tasks.artifacts import daily_figures, daily_title, markdown_table, publish_artifacts
 from tasks.desk import desk_frames
+from tasks.desk_report import desk_report_html, write_desk_report
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
 from tasks.ingest import ingest
 from tasks.optimize import batch_name, plan_batches
@@ -91,8 +92,10 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
         summary.stage_timings = clock.timings
         summary.expectations_evaluated, summary.expectations_failed = report.evaluated, report.failed
         summary.data_docs = report.index_html
-        publish_summary(summary.model_dump(mode="json"), out_dir, db_path)
-        _artifacts(summary.model_dump(mode="json"), outputs, out_dir, set(day.accounts["account_id"].to_list()))
+        s, account_ids = summary.model_dump(mode="json"), set(day.accounts["account_id"].to_list())
+        publish_summary(s, out_dir, db_path)
+        report_html = write_desk_report(desk_report_html(daily_title(s), daily_figures(s), outputs, config, account_ids), out_dir)
+        _artifacts(s, outputs, out_dir, report_html, account_ids)
         drop_checkpoints(checkpoint_dir)  # published: the fct_* partitions hold every batch now
     get_run_logger().info(
         "run %s: %d households solved (%d reused from an earlier run of the day, %d resumed batches, %d with trades), "
@@ -102,13 +105,14 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
     return summary.model_dump(mode="json")
 
 
-def _artifacts(s: dict, outputs: dict[str, pl.DataFrame], out_dir: Path, account_ids: set[str]) -> None:
-    links = {"folder": ("run folder", out_dir), "trades": ("trades.csv (all custodians)", out_dir / "trades.csv"),
+def _artifacts(s: dict, outputs: dict[str, pl.DataFrame], out_dir: Path, report_html: Path, account_ids: set[str]) -> None:
+    links = {"report": ("desk report (HTML: drift, taxes saved, turnover, exceptions)", report_html),
+             "folder": ("run folder", out_dir), "trades": ("trades.csv (all custodians)", out_dir / "trades.csv"),
              "review-queue": ("review_queue.csv", out_dir / "review_queue.csv")}
     links |= {f"orders-{p.parent.name}": (f"order file of {p.parent.name}", p) for p in sorted(out_dir.glob("custodians/*/*"))}
     if s.get("data_docs"):
         links["data-docs"] = ("data quality report (Great Expectations)", Path(s["data_docs"]))
-    publish_artifacts("daily", daily_markdown(s), {
+    publish_artifacts("daily", markdown_table(daily_title(s), daily_figures(s)), {
         "review-queue": ("Households to review, most urgent first", outputs["review_queue"]),
         "exceptions": ("Errors, first rows", outputs["exceptions"].filter(pl.col("severity") == "error")),
         "block-trades": ("Block trades, largest first", outputs["block_trades"].sort("est_amount_usd", descending=True)),
@@ -141,5 +145,8 @@ def _summary(run_id, as_of, input_dir, out_dir, day, outcomes: list[BatchOutcome
         buy_amount_usd=float(amount.filter(trades["side"] == "buy").sum()) if trades.height else 0.0,
         sell_amount_usd=float(amount.filter(trades["side"] == "sell").sum()) if trades.height else 0.0,
         est_tax_usd=float(outputs["realized_gains_by_household"]["est_tax_usd"].sum()),
+        tax_saved_usd=float(outputs["tax_report"]["tax_saved_usd"].sum()),
+        tax_saved_harvesting_usd=float(outputs["tax_report"]["tax_saved_harvesting_usd"].sum()),
+        tax_saved_deferral_usd=float(outputs["tax_report"]["tax_saved_deferral_usd"].sum()),
         stage_timings=list(clock.timings),
     )

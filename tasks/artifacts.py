@@ -66,8 +66,8 @@ def money(x: float) -> str:
     return f"${x:,.2f}" if x >= 0 else f"−${-x:,.2f}"
 
 
-def daily_markdown(s: dict) -> str:
-    """The daily run's story in one table: who was solved, held, relaxed; what it realized; how long each stage took."""
+def daily_figures(s: dict) -> list[tuple[str, str]]:
+    """The daily run's story: who was solved, held, relaxed; what it realized and saved; how long each stage took."""
     timings = " · ".join(f"{t['stage']} {t['seconds']:.1f} s" for t in s["stage_timings"])
     rows = [
         ("households", f"{s['households_total']:,}"),
@@ -80,8 +80,18 @@ def daily_markdown(s: dict) -> str:
         ("failed verification", f"{s['households_failed_verification']:,}"),
         ("trades", f"{s['trades']:,}: buys {money(s['buy_amount_usd'])}, sells {money(s['sell_amount_usd'])}"),
         ("estimated tax of realized gains", money(s["est_tax_usd"])),
+        ("estimated taxes saved or deferred vs a tax-naive rebalance",
+         f"{money(s.get('tax_saved_usd', 0.0))} (loss harvesting {money(s.get('tax_saved_harvesting_usd', 0.0))}, "
+         f"gains deferral {money(s.get('tax_saved_deferral_usd', 0.0))})"),
         ("data checks", f"{s.get('expectations_failed', 0):,} of {s.get('expectations_evaluated', 0):,} expectations failed"),
         ("stage timings", timings),
     ]
-    return "\n".join([f"# Daily rebalance {s['as_of_date']} — run {s['run_id']}", "", "| | |", "|---|---|"]
-                     + [f"| {k} | {v} |" for k, v in rows])
+    return rows
+
+
+def daily_title(s: dict) -> str:
+    return f"Daily rebalance {s['as_of_date']} — run {s['run_id']}"
+
+
+def markdown_table(title: str, figures: list[tuple[str, str]]) -> str:
+    return "\n".join([f"# {title}", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in figures])

@@ -153,7 +153,13 @@ def apply_published(day: ValidatedDay, sales: pl.DataFrame, buys: pl.DataFrame,
                     (pl.col("quantity_shares") * pl.col("est_price_usd")).alias("amount_usd")),
     ], how="diagonal_relaxed")
     transactions = pl.concat([day.transactions, traded], how="diagonal_relaxed")
-    return dataclasses.replace(day, lots=lots, cash=cash, transactions=transactions)
+    # Their realized gains join the year-to-date figures (marginal rates, budgets, the tax report).
+    taxable = sales.filter(pl.col("taxable")) if sales.height else sales
+    realized = {term: float(taxable.filter(pl.col("term") == term)["gain_usd"].sum()) if taxable.height else 0.0
+                for term in ("short", "long")}
+    households = day.households.with_columns(pl.col("ytd_realized_st_gain_usd") + realized["short"],
+                                             pl.col("ytd_realized_lt_gain_usd") + realized["long"])
+    return dataclasses.replace(day, households=households, lots=lots, cash=cash, transactions=transactions)
 
 
 def choose_account(problem: HouseholdProblem, request: CashFlowRequest) -> int:

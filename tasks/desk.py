@@ -89,30 +89,49 @@ def pre_trade_checks(trades: pl.DataFrame, lot_sales: pl.DataFrame, day: Validat
     return pl.concat([cash_rows, lot_rows, wash_rows]).sort("household_id", "account_id", "check")
 
 
-def review_queue(outputs: dict[str, pl.DataFrame], checks: pl.DataFrame, config: RunConfig) -> pl.DataFrame:
+# Review priorities (100 = most urgent) and what each means, most urgent first.
+HELD, PRE_TRADE, NO_TRADES, RELAXED, LARGE_TAX, LARGE_TURNOVER, INPUT_WARNING = 100, 95, 90, 60, 50, 45, 30
+REVIEW_REASONS = {
+    HELD: "held: bad input",
+    PRE_TRADE: "failed a pre-trade check",
+    NO_TRADES: "infeasible or failed verification",
+    RELAXED: "solved after relaxing a soft limit",
+    LARGE_TAX: "large realized gains",
+    LARGE_TURNOVER: "large turnover on a large household",
+    INPUT_WARNING: "input warning",
+}
+
+
+def review_reasons(outputs: dict[str, pl.DataFrame], checks: pl.DataFrame, config: RunConfig) -> pl.DataFrame:
+    """Every reason a household needs a look: household_id, priority (REVIEW_REASONS), why."""
     exc = outputs["exceptions"].filter(pl.col("household_id").is_not_null())
     value = outputs["drift"].select("household_id", "total_value_usd")
     trades = outputs["trades"]
     turnover = trades.group_by("household_id").agg((pl.col("quantity_shares") * pl.col("est_price_usd")).sum().alias("traded")) \
         .join(value, on="household_id").with_columns((pl.col("traded") / pl.col("total_value_usd")).alias("turnover"))
-    reasons = pl.concat([
+    return pl.concat([
         exc.filter((pl.col("stage") == "validate") & (pl.col("severity") == "error"))
-           .select("household_id", pl.lit(100).alias("priority"), pl.format("held (bad input): {}", "reason").alias("why")),
+           .select("household_id", pl.lit(HELD).alias("priority"), pl.format("held (bad input): {}", "reason").alias("why")),
         checks.filter(pl.col("status") == "fail")
-              .select("household_id", pl.lit(95).alias("priority"), pl.format("pre-trade {} failed: {}", "check", "detail").alias("why")),
+              .select("household_id", pl.lit(PRE_TRADE).alias("priority"), pl.format("pre-trade {} failed: {}", "check", "detail").alias("why")),
         exc.filter((pl.col("stage") != "validate") & (pl.col("severity") == "error"))
-           .select("household_id", pl.lit(90).alias("priority"), pl.format("no trades ({}): {}", "stage", "reason").alias("why")),
+           .select("household_id", pl.lit(NO_TRADES).alias("priority"), pl.format("no trades ({}): {}", "stage", "reason").alias("why")),
         exc.filter((pl.col("stage") != "validate") & (pl.col("severity") == "warning"))
-           .select("household_id", pl.lit(60).alias("priority"), pl.format("{}", "reason").alias("why")),
+           .select("household_id", pl.lit(RELAXED).alias("priority"), pl.format("{}", "reason").alias("why")),
         outputs["realized_gains_by_household"].filter(pl.col("est_tax_usd") >= config.review_tax_usd)
-           .select("household_id", pl.lit(50).alias("priority"),
+           .select("household_id", pl.lit(LARGE_TAX).alias("priority"),
                    pl.format("large realized gains: estimated tax ${}", pl.col("est_tax_usd").round(2)).alias("why")),
         turnover.filter((pl.col("turnover") >= config.review_turnover) & (pl.col("total_value_usd") >= config.review_value_usd))
-           .select("household_id", pl.lit(45).alias("priority"), pl.format(
+           .select("household_id", pl.lit(LARGE_TURNOVER).alias("priority"), pl.format(
                "turnover {}% of ${}", (pl.col("turnover") * 100).round(1), pl.col("total_value_usd").round(2)).alias("why")),
         exc.filter((pl.col("stage") == "validate") & (pl.col("severity") == "warning"))
-           .select("household_id", pl.lit(30).alias("priority"), pl.format("input warning: {}", "reason").alias("why")),
+           .select("household_id", pl.lit(INPUT_WARNING).alias("priority"), pl.format("input warning: {}", "reason").alias("why")),
     ]).unique(maintain_order=True)
+
+
+def review_queue(outputs: dict[str, pl.DataFrame], checks: pl.DataFrame, config: RunConfig) -> pl.DataFrame:
+    reasons = review_reasons(outputs, checks, config)
+    value = outputs["drift"].select("household_id", "total_value_usd")
     queue = (reasons.sort("priority", descending=True, maintain_order=True)
              .group_by("household_id", maintain_order=True)
              .agg(pl.col("priority").max(), pl.col("why").head(5).str.join("; "), pl.len().alias("n"))

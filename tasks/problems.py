@@ -86,6 +86,12 @@ def _exposure_matrix(sec: pl.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.hstack([one_hot, factors]), tuple(f"sector:{s}" for s in sectors) + FACTORS
 
 
+def tax_profile(hh: dict) -> TaxProfile:
+    """The household's rates and filing status, from its row of the households file."""
+    return TaxProfile(hh["filing_status"], hh["federal_ordinary_rate"], hh["federal_ltcg_rate"], hh["state_rate"],
+                      hh["niit_applies"])
+
+
 def _budgets(hh: dict, profile: TaxProfile, config: RunConfig, year: int) -> tuple[float | None, float | None]:
     """What is left of the year's budgets after the year-to-date realizations."""
     ytd_st, ytd_lt = hh["ytd_realized_st_gain_usd"], hh["ytd_realized_lt_gain_usd"]
@@ -129,8 +135,7 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
     lot_security = np.array([sec_index[s] for s in lots["security_id"].to_list()], dtype=np.int64)
     kind = ["taxable" if t in TAXABLE_ACCOUNT_TYPES else t for t in account_type]
     location = np.array([[config.location_value.get(sec_class[r], {}).get(k, 0.0) for r in rows] for k in kind])
-    profile = TaxProfile(hh["filing_status"], hh["federal_ordinary_rate"], hh["federal_ltcg_rate"], hh["state_rate"],
-                         hh["niit_applies"])
+    profile = tax_profile(hh)
     rates = marginal_rates(hh["ytd_realized_st_gain_usd"], hh["ytd_realized_lt_gain_usd"], hh["st_loss_carryforward_usd"],
                            hh["lt_loss_carryforward_usd"], profile, as_of.year, config.loss_tranche_usd,
                            config.carryforward_value)

@@ -26,7 +26,7 @@ from warehouse.io import partition_dir
 
 HOUSEHOLD_FILES = ("households", "accounts", "positions", "lots", "transactions", "cash")
 FIRM_FILES = ("securities", "prices", "models")
-REUSED_OUTPUTS = ("trades", "lot_sales", "realized_gains_by_account", "realized_gains_by_household", "drift")
+REUSED_OUTPUTS = ("trades", "lot_sales", "realized_gains_by_account", "realized_gains_by_household", "drift", "tax_report")
 SEED = 20261120
 
 

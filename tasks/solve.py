@@ -24,6 +24,7 @@ from data_contracts.config import RunConfig
 from data_contracts.validation import EXCEPTION_SCHEMA, ValidatedDay
 from tasks.optimize import optimize_households, solve_params
 from tasks.outcomes import solution_frames
+from tasks.tax_report import TAX_REPORT_SCHEMA, tax_report_frame
 from tasks.verify import verify_solutions
 from warehouse.io import replace_dir_atomically
 
@@ -74,7 +75,9 @@ def solve_households(day: ValidatedDay, household_ids: list[str], config: RunCon
                      snapshot_dir: Path | None = None) -> BatchOutcome:
     params = solve_params(config)
     batch = verify_solutions(optimize_households(day, household_ids, config, snapshot_dir), params, snapshot_dir)
-    return BatchOutcome(household_ids, solution_frames(batch.solutions, custodian_of), batch.exception_frame(), {
+    frames = solution_frames(batch.solutions, custodian_of)
+    frames["tax_report"] = tax_report_frame(batch.solutions, day.households, config)
+    return BatchOutcome(household_ids, frames, batch.exception_frame(), {
         "solved": len(batch.solutions), "infeasible": batch.infeasible, "relaxed": batch.relaxed,
         "failed_verification": batch.failed_verification})
 
@@ -93,7 +96,7 @@ def solve_batch(day: ValidatedDay, household_ids: list[str], config: RunConfig, 
 
 def combine(outcomes: list[BatchOutcome]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The run's output frames and optimizer exceptions, in batch order."""
-    empty = solution_frames([], {})  # every frame with its columns, even when no batch ran
+    empty = solution_frames([], {}) | {"tax_report": pl.DataFrame(schema=TAX_REPORT_SCHEMA)}  # columns even when no batch ran
     frames = {n: pl.concat([frame] + [o.frames[n] for o in outcomes], how="vertical_relaxed") for n, frame in empty.items()}
     exceptions = pl.concat([pl.DataFrame(schema=EXCEPTION_SCHEMA)] + [o.exceptions for o in outcomes], how="vertical_relaxed")
     return frames, exceptions

@@ -86,6 +86,14 @@ def test_a_withdrawal_is_raised_after_the_deposit_without_wash_sales(daily):
     check = sales.join(lots, on="lot_id", how="left").join(sold_before, on="lot_id", how="left").with_columns(
         pl.col("held").fill_null(float("inf")), pl.col("before").fill_null(0.0))
     assert (check["quantity_shares"] <= check["held"] - check["before"] + 1e-6).all()
+    # The year to date it reports on includes what the day's earlier runs realized (taxable accounts).
+    daily_report = _frame(daily["summary"], "tax_report.csv").filter(pl.col("household_id") == daily["household"])
+    deposit_gains = _frame(first, "realized_gains_by_household.csv")
+    report = _frame(s, "tax_report.csv")
+    assert report["household_id"].to_list() == [daily["household"]]
+    for side in ("st", "lt"):
+        expected = daily_report[f"ytd_{side}_gain_usd"][0] + deposit_gains[f"{side}_gain_usd"].cast(pl.Float64).sum()
+        assert report[f"ytd_{side}_gain_before_usd"][0] == pytest.approx(expected, abs=0.02)
 
 
 def test_a_redelivered_event_rewrites_the_same_files(daily):

@@ -148,7 +148,7 @@ def test_a_cashflow_event_runs_the_household_and_its_artifacts_read_back(served,
     assert run["parameters"]["household_id"] == household and run["parameters"]["amount_usd"] == "25000"
 
     arts = _artifacts(api, run["id"])
-    assert {"cash-flow-summary", "cash-flow-trades", "cash-flow-blocks", "cash-flow-trade-file"} <= arts.keys()
+    assert {"cash-flow-summary", "cash-flow-trades", "cash-flow-blocks", "cash-flow-trade-file", "cash-flow-report"} <= arts.keys()
     assert household in arts["cash-flow-summary"]["data"] and "published" in arts["cash-flow-summary"]["data"]
     link = re.fullmatch(r"\[trades\.csv\]\(file://(.+)\)", arts["cash-flow-trade-file"]["data"])
     assert link and Path(link[1]).is_file() and link[1].endswith("/trades.csv")
@@ -182,9 +182,12 @@ def test_the_daily_run_tells_its_story_in_artifacts(served, small_firm):
     assert runs, "the daily run is not in the server"
     arts = _artifacts(api, runs[0]["id"])
     assert {"daily-summary", "daily-review-queue", "daily-exceptions", "daily-block-trades", "daily-trades",
-            "daily-folder"} <= arts.keys()
+            "daily-folder", "daily-report"} <= arts.keys()
     summary = arts["daily-summary"]["data"]
     assert "| households | 60 |" in summary and "stage timings" in summary and "solve" in summary
+    assert "estimated taxes saved or deferred vs a tax-naive rebalance" in summary
+    report = re.fullmatch(r"\[desk report .*\]\(file://(.+)\)", arts["daily-report"]["data"])
+    assert report and report[1].endswith("/desk_report.html") and Path(report[1]).is_file()
     accounts = pl.concat([pl.read_csv(p, infer_schema=False) for p in small_firm.glob("custodians/*/accounts.csv")])
     shown = "".join(str(a["data"]) for a in arts.values())
     assert not any(a in shown for a in accounts["account_id"])  # masked everywhere in the dashboard

@@ -27,8 +27,8 @@ class MarginalRates:
     lt_loss: float
 
 
-def _cost(st: float, lt: float, st_carry: float, lt_carry: float, profile: TaxProfile, carry_value: float,
-          year: int) -> float:
+def after_tax_cost(st: float, lt: float, st_carry: float, lt_carry: float, profile: TaxProfile, carry_value: float,
+                   year: int) -> float:
     """This year's tax on net realized (st, lt), less the discounted value of what carries forward."""
     n = net_year("hh", year, max(st, 0.0), max(-st, 0.0), max(lt, 0.0), max(-lt, 0.0), st_carry, lt_carry,
                  profile.filing_status)
@@ -39,10 +39,10 @@ def _cost(st: float, lt: float, st_carry: float, lt_carry: float, profile: TaxPr
 
 def marginal_rates(ytd_st_usd: float, ytd_lt_usd: float, st_carry_usd: float, lt_carry_usd: float,
                    profile: TaxProfile, year: int, step_usd: float = 10_000.0, carry_value: float = 0.8) -> MarginalRates:
-    base = _cost(ytd_st_usd, ytd_lt_usd, st_carry_usd, lt_carry_usd, profile, carry_value, year)
+    base = after_tax_cost(ytd_st_usd, ytd_lt_usd, st_carry_usd, lt_carry_usd, profile, carry_value, year)
 
     def at(d_st: float, d_lt: float) -> float:
-        return _cost(ytd_st_usd + d_st, ytd_lt_usd + d_lt, st_carry_usd, lt_carry_usd, profile, carry_value, year)
+        return after_tax_cost(ytd_st_usd + d_st, ytd_lt_usd + d_lt, st_carry_usd, lt_carry_usd, profile, carry_value, year)
 
     return MarginalRates(
         st_gain=(at(step_usd, 0) - base) / step_usd, lt_gain=(at(0, step_usd) - base) / step_usd,

@@ -1,0 +1,84 @@
+"""Small inline SVG charts for the HTML desk report: no scripts, no fonts or files to fetch.
+
+Every text is escaped; every number is drawn from the data passed in (nothing sampled or smoothed).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Callable, Sequence
+
+import numpy as np
+
+PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2")
+WIDTH, ROW_HEIGHT = 640, 26
+
+
+def nice_step(span: float, parts: int) -> float:
+    """The step of 1, 2, 2.5 or 5 × 10^k closest above span / parts (axis ticks and bin widths people read)."""
+    raw = max(span, 1e-12) / parts
+    power = 10.0 ** np.floor(np.log10(raw))
+    return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9)))
+
+
+def nice_edges(top: float, parts: int = 20) -> np.ndarray:
+    """Bin edges 0, step, 2·step, … up to at least ``top``."""
+    step = nice_step(top, parts)
+    return np.arange(0.0, top + step * 0.999, step) if top > 0 else np.array([0.0, step])
+
+
+def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+            f'<style>text{{font:12px sans-serif;fill:#222}}</style>{"".join(body)}</svg>')
+
+
+def bars(labels: Sequence[str], values: Sequence[float], title: str, fmt: Callable[[float], str],
+         colors: Sequence[str] | None = None) -> str:
+    """Horizontal bars, one per label, drawn from a zero line (negative values go left)."""
+    values = [float(v) for v in values]
+    label_w, value_w = 250, 110
+    plot = WIDTH - label_w - value_w
+    lo, hi = min(0.0, *values) if values else 0.0, max(0.0, *values) if values else 0.0
+    span = (hi - lo) or 1.0
+    zero = label_w + plot * (-lo / span)
+    body = [f'<line x1="{zero:.1f}" y1="4" x2="{zero:.1f}" y2="{ROW_HEIGHT * len(values) + 4}" stroke="#999"/>']
+    for i, (label, v) in enumerate(zip(labels, values)):
+        y = 6 + i * ROW_HEIGHT
+        x0, x1 = sorted((zero, label_w + plot * ((v - lo) / span)))
+        color = (colors or PALETTE)[i % len(colors or PALETTE)]
+        body += [f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">{escape(label)}</text>',
+                 f'<rect x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 0.5):.1f}" height="{ROW_HEIGHT - 8}" fill="{color}"/>',
+                 f'<text x="{label_w + plot + 6}" y="{y + 14}">{escape(fmt(v))}</text>']
+    return _svg(WIDTH, ROW_HEIGHT * max(len(values), 1) + 12, title, body)
+
+
+def histogram(series: dict[str, np.ndarray], edges: np.ndarray, title: str, fmt: Callable[[float], str]) -> str:
+    """Counts per bin of each series side by side; values beyond the last edge fall in the last bin."""
+    height, left, bottom, top = 260, 44, 40, 24
+    plot_w, plot_h = WIDTH - left - 12, height - bottom - top
+    n_bins = len(edges) - 1
+    counts = {name: np.histogram(np.clip(np.asarray(v, dtype=float), edges[0], edges[-1]), bins=edges)[0]
+              for name, v in series.items()}
+    peak = max((int(c.max()) for c in counts.values() if c.size), default=0) or 1
+    slot = plot_w / n_bins
+    bar_w = slot * 0.8 / max(len(counts), 1)
+    body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#999"/>']
+    for tick in np.arange(0, peak + 1, max(1.0, nice_step(peak, 4))):
+        y = top + plot_h * (1 - tick / peak)
+        body.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{int(tick):,}</text>'
+                    f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eee"/>')
+    for k, (name, c) in enumerate(counts.items()):
+        color = PALETTE[k % len(PALETTE)]
+        for b, n in enumerate(c):
+            h = plot_h * n / peak
+            x = left + b * slot + slot * 0.1 + k * bar_w
+            body.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}">'
+                        f'<title>{escape(name)} {escape(fmt(edges[b]))}–{escape(fmt(edges[b + 1]))}: {n:,}</title></rect>')
+        body.append(f'<rect x="{left + k * 170}" y="4" width="12" height="12" fill="{color}"/>'
+                    f'<text x="{left + k * 170 + 16}" y="14">{escape(name)}</text>')
+    step = max(1, n_bins // 8)
+    for b in sorted(set(range(0, n_bins + 1, step)) | {n_bins}):
+        label = fmt(edges[b]) + ("+" if b == n_bins else "")
+        body.append(f'<text x="{left + b * slot:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{escape(label)}</text>')
+    return _svg(WIDTH, height, title, body)
