@@ -45,6 +45,12 @@ class RunConfig(BaseModel):
     mip_abs_gap_usd: float = Field(1.0, gt=0, description="Absolute optimality gap of the mip mode, in objective dollars.")
     mip_time_limit_s: float = Field(10.0, gt=0, description="Time limit per household solve in the mip mode.")
     batch_size: int = Field(500, ge=1, description="Households per Prefect task.")
+    task_runner: Literal["threads", "dask"] = Field(
+        "threads", description="Where household batches run: a thread pool in the flow's process, or Dask (a local "
+                               "cluster of worker processes, or the scheduler at dask_address).")
+    workers: int = Field(2, ge=1, description="Threads, or local Dask worker processes (one thread each).")
+    dask_address: str | None = Field(None, description="Dask scheduler to send batches to (e.g. tcp://10.0.0.5:8786); "
+                                                       "its workers need Lotwise installed and var/ on a shared path.")
     snapshots: Literal["none", "failures", "all"] = Field(
         "failures", description="Write households' solver input for `lotwise replay`: none, failures (infeasible, relaxed, "
                                 "failed verification) or all.")

@@ -210,6 +210,12 @@ class RunSummary(BaseModel):
     expectations_failed: int = Field(0, description="Of those, how many failed (details in the Data Docs).")
     data_docs: Optional[str] = Field(None, description="The run's Great Expectations Data Docs (index.html).")
     batches_resumed: int = Field(0, description="Batches read back from an interrupted run of the same inputs, not re-solved.")
+    task_runner: str = Field("threads", description="Where the batches ran: threads, dask (local cluster) or dask <address>.")
+    batches: int = Field(0, description="Household batches (Prefect tasks) of the solve stage.")
+    batch_seconds: float = Field(0.0, description="Wall time inside the batches, summed over batches.")
+    orchestration_overhead_share: float = Field(
+        0.0, description="Solve-stage time outside batch bodies per worker (Prefect's task engine, scheduling, the "
+                         "idle tail) ÷ the run's wall time: an upper bound on Prefect's share.")
     stage_timings: list[StageTiming] = Field(description="Wall time per stage, in order.")
 
 

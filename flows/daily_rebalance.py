@@ -14,6 +14,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from data_contracts.config import RunConfig
 from data_contracts.outputs import RunSummary, StageTiming
+from flows.runners import batch_task_runner
 from tasks.artifacts import daily_figures, daily_title, markdown_table, publish_artifacts
 from tasks.desk import desk_frames
 from tasks.desk_report import desk_report_html, write_desk_report
@@ -23,6 +24,7 @@ from tasks.optimize import batch_name, plan_batches
 from tasks.persist import persist
 from tasks.reuse import household_fingerprints, reuse_unchanged
 from tasks.solve import BatchOutcome, combine, drop_checkpoints, solve_batch
+from tasks.staged import StagedDay
 from tasks.stage import stage
 from tasks.validate import validate, write_data_docs
 from warehouse.locks import day_lock
@@ -69,10 +71,13 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
             # A rerun of the day (a late or corrected file) re-solves only households whose inputs changed.
             reused = reuse_unchanged(parquet_root, as_of, run_id, fingerprints, day.ready_households.to_list())
             todo = day.ready_households.filter(~day.ready_households.is_in(reused.households)).to_list()
-            custodian_of = dict(zip(day.accounts["account_id"].to_list(), day.accounts["custodian_id"].cast(pl.String).to_list()))
-            futures = [solve_batch.with_options(task_run_name=batch_name(b)).submit(
-                day, b, config, custodian_of, checkpoint_dir, snapshot_dir) for b in plan_batches(todo, config.batch_size)]
-            outcomes = [f.result() for f in futures]
+            # Threads read the day from memory; Dask workers get the staged day's path and read their households.
+            source = day if config.task_runner == "threads" else StagedDay(parquet_root, as_of, run_id)
+            with batch_task_runner(config) as runner:
+                futures = [runner.submit(solve_batch.with_options(task_run_name=batch_name(b)), parameters=dict(
+                    source=source, household_ids=b, config=config, checkpoint_dir=checkpoint_dir, snapshot_dir=snapshot_dir))
+                    for b in plan_batches(todo, config.batch_size)]
+                outcomes = [f.result() for f in futures]
         with clock.stage("persist"):
             outputs, solve_exceptions = combine(outcomes)
             for name, frame in reused.frames.items():
@@ -85,11 +90,14 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
             summary.households_reused = len(reused.households)
             summary.households_solved += len(reused.households)
             summary.batches_resumed = sum(o.resumed for o in outcomes)
+            summary.task_runner = config.task_runner if not config.dask_address else f"dask {config.dask_address}"
+            summary.batches, summary.batch_seconds = len(outcomes), round(sum(o.seconds for o in outcomes), 3)
             persist(outputs, summary.model_dump(mode="json"), parquet_root, db_path, as_of, run_id)
         with clock.stage("export"):
             layouts = custodian_layouts(input_dir, sorted(set(day.accounts["custodian_id"].cast(pl.String).to_list())))
             out_dir = export(outputs, out_root, as_of, run_id, layouts)
         summary.stage_timings = clock.timings
+        summary.orchestration_overhead_share = overhead_share(clock.timings, outcomes, config.workers)
         summary.expectations_evaluated, summary.expectations_failed = report.evaluated, report.failed
         summary.data_docs = report.index_html
         s, account_ids = summary.model_dump(mode="json"), set(day.accounts["account_id"].to_list())
@@ -117,6 +125,15 @@ def _artifacts(s: dict, outputs: dict[str, pl.DataFrame], out_dir: Path, report_
         "exceptions": ("Errors, first rows", outputs["exceptions"].filter(pl.col("severity") == "error")),
         "block-trades": ("Block trades, largest first", outputs["block_trades"].sort("est_amount_usd", descending=True)),
     }, links, account_ids)
+
+
+def overhead_share(timings: list[StageTiming], outcomes: list[BatchOutcome], workers: int) -> float:
+    """Share of the run's wall time the solve stage spent outside batch bodies: Prefect's task engine,
+    scheduling, result transfer and the idle tail, per worker (an upper bound on Prefect's own cost)."""
+    total = sum(t.seconds for t in timings)
+    solve = next((t.seconds for t in timings if t.stage == "solve"), 0.0)
+    inside = sum(o.seconds for o in outcomes) / max(workers, 1)
+    return round(max(solve - inside, 0.0) / total, 4) if total > 0 else 0.0
 
 
 def previous_business_day(time_zone: str, now: dt.datetime | None = None) -> dt.date:

@@ -31,12 +31,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.cash_flow import CashFlowRejected, CashFlowRequest
-from data_contracts.validation import EXCEPTION_SCHEMA, ValidatedDay
+from data_contracts.validation import ValidatedDay
 from optimizer.problem import HouseholdProblem
+from tasks.staged import StagedDay, scan_partition
 from warehouse.io import partition_dir
-
-HOUSEHOLD_TABLES = ("households", "accounts", "positions", "lots", "transactions", "cash")
-FIRM_TABLES = ("securities", "prices", "models")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,28 +60,19 @@ def latest_daily_run(parquet_root: Path) -> BaseRun:
     raise CashFlowRejected("no daily run has been published yet: there is no validated data to rebalance on")
 
 
-def _scan(root: Path, table: str, as_of: dt.date, run_id: str) -> pl.LazyFrame:
-    return pl.scan_parquet(partition_dir(root, table, as_of, run_id) / "*.parquet", hive_partitioning=False)
-
-
 def household_day(parquet_root: Path, base: BaseRun, household_id: str) -> ValidatedDay:
     """The household's validated rows of the base run (firm tables whole); rejects an unknown or held household."""
-    root = Path(parquet_root)
-    mine = {t: _scan(root, f"stg_{t}", base.as_of, base.run_id).filter(pl.col("household_id") == household_id).collect()
-            for t in HOUSEHOLD_TABLES}
-    if mine["households"].height == 0:
+    day = StagedDay(Path(parquet_root), base.as_of, base.run_id).households([household_id])
+    if day.households.height == 0:
         raise CashFlowRejected(f"household {household_id} is not in the latest validated data "
                                f"({base.as_of}, run {base.run_id})")
-    held = (_scan(root, "fct_exceptions", base.as_of, base.run_id)
+    held = (scan_partition(parquet_root, "fct_exceptions", base.as_of, base.run_id)
             .filter((pl.col("household_id") == household_id) & (pl.col("severity") == "error") & (pl.col("stage") == "validate"))
             .collect())
     if held.height:
         raise CashFlowRejected(f"household {household_id} was held back on {base.as_of} by bad input, so there is no "
                                f"validated data to rebalance it on: {'; '.join(held['reason'].unique(maintain_order=True).head(3))}")
-    firm = {t: _scan(root, f"stg_{t}", base.as_of, base.run_id).collect() for t in FIRM_TABLES}
-    return ValidatedDay(base.as_of, firm["securities"], firm["prices"], firm["models"], mine["households"],
-                        mine["accounts"], mine["positions"], mine["lots"], mine["transactions"], mine["cash"],
-                        pl.DataFrame(schema=EXCEPTION_SCHEMA), pl.Series("household_id", [], pl.String))
+    return day
 
 
 def published_decisions(parquet_root: Path, base: BaseRun, household_id: str, before: dt.datetime | None,
@@ -108,8 +97,8 @@ def published_decisions(parquet_root: Path, base: BaseRun, household_id: str, be
     runs += [r for _, r in sorted(earlier)]
     sales, buys = [], []
     for run in runs:
-        sales.append(_scan(root, "fct_lot_sales", base.as_of, run).filter(pl.col("household_id") == household_id).collect())
-        buys.append(_scan(root, "fct_trades", base.as_of, run)
+        sales.append(scan_partition(root, "fct_lot_sales", base.as_of, run).filter(pl.col("household_id") == household_id).collect())
+        buys.append(scan_partition(root, "fct_trades", base.as_of, run)
                     .filter((pl.col("household_id") == household_id) & (pl.col("side") == "buy"))
                     .with_columns(pl.lit(run).alias("run_id")).collect())
     cash_moved = pl.DataFrame(moves, schema={"account_id": pl.String, "delta": pl.Float64}, orient="row")

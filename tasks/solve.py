@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from data_contracts.config import RunConfig
 from data_contracts.validation import EXCEPTION_SCHEMA, ValidatedDay
 from tasks.optimize import optimize_households, solve_params
 from tasks.outcomes import solution_frames
+from tasks.staged import StagedDay, batch_day
 from tasks.tax_report import TAX_REPORT_SCHEMA, tax_report_frame
 from tasks.verify import verify_solutions
 from warehouse.io import replace_dir_atomically
@@ -40,6 +42,7 @@ class BatchOutcome:
     exceptions: pl.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
     resumed: bool = False  # read back from a checkpoint of an interrupted run
+    seconds: float = 0.0  # wall time inside the batch (read, solve, verify, rows): the rest is orchestration
 
 
 def batch_digest(household_ids: list[str]) -> str:
@@ -71,25 +74,29 @@ def load_outcome(folder: Path, household_ids: list[str]) -> BatchOutcome | None:
                         {k: meta[k] for k in COUNTS}, resumed=True)
 
 
-def solve_households(day: ValidatedDay, household_ids: list[str], config: RunConfig, custodian_of: dict[str, str],
+def solve_households(source: ValidatedDay | StagedDay, household_ids: list[str], config: RunConfig,
                      snapshot_dir: Path | None = None) -> BatchOutcome:
+    start = time.perf_counter()
+    day = batch_day(source, household_ids)
     params = solve_params(config)
     batch = verify_solutions(optimize_households(day, household_ids, config, snapshot_dir), params, snapshot_dir)
+    accounts = day.accounts.filter(pl.col("household_id").is_in(household_ids))
+    custodian_of = dict(zip(accounts["account_id"].to_list(), accounts["custodian_id"].cast(pl.String).to_list()))
     frames = solution_frames(batch.solutions, custodian_of)
     frames["tax_report"] = tax_report_frame(batch.solutions, day.households, config)
     return BatchOutcome(household_ids, frames, batch.exception_frame(), {
         "solved": len(batch.solutions), "infeasible": batch.infeasible, "relaxed": batch.relaxed,
-        "failed_verification": batch.failed_verification})
+        "failed_verification": batch.failed_verification}, seconds=time.perf_counter() - start)
 
 
 @task(name="solve-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def solve_batch(day: ValidatedDay, household_ids: list[str], config: RunConfig, custodian_of: dict[str, str],
-                checkpoint_dir: Path, snapshot_dir: Path | None = None) -> BatchOutcome:
+def solve_batch(source: ValidatedDay | StagedDay, household_ids: list[str], config: RunConfig, checkpoint_dir: Path,
+                snapshot_dir: Path | None = None) -> BatchOutcome:
     """Solve and verify one batch, or read it back if an interrupted run of the same inputs finished it."""
     done = load_outcome(checkpoint_dir, household_ids)
     if done is not None:
         return done
-    outcome = solve_households(day, household_ids, config, custodian_of, snapshot_dir)
+    outcome = solve_households(source, household_ids, config, snapshot_dir)
     save_outcome(outcome, checkpoint_dir)
     return outcome
 

@@ -18,5 +18,7 @@ from warehouse.io import write_partition
 def stage(day: ValidatedDay, parquet_root: Path, run_id: str, fingerprints: pl.DataFrame) -> None:
     for name in INPUT_FILES:
         staged = getattr(day, name).drop([c for c in (LINE, "_file") if c in getattr(day, name).columns])
+        if "household_id" in staged.columns:  # so a batch reading its households skips everyone else's row groups
+            staged = staged.sort("household_id", maintain_order=True)
         write_partition(parquet_root, f"stg_{name}", day.as_of, run_id, staged)
     write_partition(parquet_root, "stg_household_inputs", day.as_of, run_id, fingerprints)

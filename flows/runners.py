@@ -1,0 +1,27 @@
+"""The task runner household batches run on (RunConfig.task_runner).
+
+``threads``: a thread pool in the flow's process; batches read the day from memory.
+``dask``: prefect-dask's DaskTaskRunner, on the scheduler at ``dask_address`` (a multi-machine
+cluster) or, without one, a local cluster of ``workers`` processes with one thread each (the LP
+solves run truly in parallel). Batches then get a ``StagedDay`` — the path of the day's staged
+Parquet — and load their own households on the worker, so no firm-sized frame is shipped.
+"""
+
+from __future__ import annotations
+
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from data_contracts.config import RunConfig
+
+
+def batch_task_runner(config: RunConfig) -> TaskRunner:
+    if config.task_runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=config.workers)
+    from prefect_dask import DaskTaskRunner  # imported only when asked for: distributed is heavy to import
+
+    if config.dask_address:
+        return DaskTaskRunner(address=config.dask_address)
+    # Processes, one thread each: the LP build is Python and holds the GIL. No dashboard port is
+    # opened (dashboard_address=None): the run should not listen on anything it does not need.
+    return DaskTaskRunner(cluster_kwargs={"n_workers": config.workers, "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None})
