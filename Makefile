@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.demo_end_to_end
 	$(BIN)/python -m benchmarks.ledger_replay
 	$(BIN)/python -m benchmarks.ingest
+	$(BIN)/python -m benchmarks.daily_flow
 
 docs: $(STAMP)
 	$(BIN)/lotwise contracts-doc --out docs/contracts.md

@@ -44,7 +44,8 @@ class RunConfig(BaseModel):
     mip_gap: float = Field(0.01, gt=0, description="Relative optimality gap of the mip mode.")
     mip_abs_gap_usd: float = Field(1.0, gt=0, description="Absolute optimality gap of the mip mode, in objective dollars.")
     mip_time_limit_s: float = Field(10.0, gt=0, description="Time limit per household solve in the mip mode.")
-    batch_size: int = Field(500, ge=1, description="Households per Prefect task.")
+    batch_size: int | None = Field(None, ge=1, description="Households per Prefect task; blank: sized by the run "
+                                                          "(tasks.optimize.auto_batch_size) so orchestration stays small.")
     task_runner: Literal["threads", "dask"] = Field(
         "threads", description="Where household batches run: a thread pool in the flow's process, or Dask (a local "
                                "cluster of worker processes, or the scheduler at dask_address).")

@@ -161,7 +161,8 @@ class PreTradeCheckRecord(Record):
     run_id: str = Field(description="Run.")
     household_id: HouseholdId = Field(description="Household.")
     account_id: AccountId = Field(description="Account.")
-    check: Literal["cash", "lot_availability", "wash_sale_window"] = Field(description="What is checked.")
+    check: Literal["cash", "lot_availability", "wash_sale_window", "restricted_securities"] = Field(
+        description="What is checked.")
     status: Literal["pass", "fail"] = Field(description="fail: the desk must not release the account's orders.")
     detail: str = Field(description="The figures behind the verdict.")
 
@@ -213,9 +214,11 @@ class RunSummary(BaseModel):
     task_runner: str = Field("threads", description="Where the batches ran: threads, dask (local cluster) or dask <address>.")
     batches: int = Field(0, description="Household batches (Prefect tasks) of the solve stage.")
     batch_seconds: float = Field(0.0, description="Wall time inside the batches, summed over batches.")
+    task_runner_start_seconds: float = Field(0.0, description="Time the task runner took to start (a Dask cluster's "
+                                                              "worker processes), part of the solve stage.")
     orchestration_overhead_share: float = Field(
-        0.0, description="Solve-stage time outside batch bodies per worker (Prefect's task engine, scheduling, the "
-                         "idle tail) ÷ the run's wall time: an upper bound on Prefect's share.")
+        0.0, description="Solve-stage time outside batch bodies per worker and outside the runner's start (Prefect's "
+                         "task engine, scheduling, the idle tail) ÷ the run's wall time: an upper bound on Prefect's share.")
     stage_timings: list[StageTiming] = Field(description="Wall time per stage, in order.")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from data_contracts import inputs, ledger_files, outputs
+from data_contracts import inputs, ledger_files, mandates, outputs
 from data_contracts.inputs import Record
 
 
@@ -13,7 +13,7 @@ from data_contracts.inputs import Record
 class FileContract:
     name: str
     model: type[Record]
-    scope: Literal["firm", "custodian", "run", "ledger"]
+    scope: Literal["firm", "custodian", "mandate", "run", "ledger"]
     key: tuple[str, ...]
 
     @property
@@ -41,6 +41,8 @@ INPUT_FILES: dict[str, FileContract] = {
         FileContract("lots", inputs.LotRecord, "custodian", ("lot_id",)),
         FileContract("transactions", inputs.TransactionRecord, "custodian", ("transaction_id",)),
         FileContract("cash", inputs.CashRecord, "custodian", ("account_id",)),
+        # Read from firm/mandates/*.yaml|json (data_contracts.mandates), not from a CSV; staged as rows.
+        FileContract("mandates", mandates.MandateRecord, "mandate", ("source",)),
     ]
 }
 

@@ -10,13 +10,14 @@ reason; a household with any error-severity problem is held (no trades), everyon
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from data_contracts.frames import LINE
 from data_contracts.layout import DayFiles
 from data_contracts.expectations import QualityRecorder, reconciliation_expectations
+from data_contracts.mandates import check_mandates, empty_mandates, read_mandates
 from data_contracts.types import CASH_SECURITY_ID, Severity
 
 EXCEPTION_SCHEMA = {
@@ -60,6 +61,7 @@ class ValidatedDay:
     cash: pl.DataFrame
     exceptions: pl.DataFrame
     held: pl.Series  # household ids with an error
+    mandates: pl.DataFrame = field(default_factory=empty_mandates)  # in force on as_of (data_contracts.mandates)
 
     @property
     def ready_households(self) -> pl.Series:
@@ -247,6 +249,11 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
             "security_id", "account_id", pl.col("previous_shares").round(6), pl.lit(str(previous.as_of)),
             pl.col("quantity_shares").round(6), pl.col("transacted_shares").round(6)),
             pl.col("_file"), pl.col(LINE), "quantity_shares", pl.col("household_id")))
+    # 8. Personal mandates (firm/mandates/): well-formed, about this household's accounts, free of conflicts.
+    mandate_rows, mandate_problems = read_mandates(day.input_dir)
+    mandates, conflicts = check_mandates(mandate_rows, as_of, households, accounts, securities, prices, lots)
+    if mandate_problems or conflicts:
+        out.append(pl.DataFrame(mandate_problems + conflicts, schema=EXCEPTION_SCHEMA))
     if quality is not None:
         for name, frame in reconciliation.items():
             quality.validate(f"reconciliation/{name}", name, reconciliation_expectations(
@@ -258,7 +265,8 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     exceptions = exceptions.unique(maintain_order=True).sort(
         "household_id", "file", "row", "field", "reason", nulls_last=True)
     held = exceptions.filter((pl.col("severity") == "error") & pl.col("household_id").is_not_null())["household_id"].unique().sort()
-    return ValidatedDay(as_of, securities, prices, models, households, accounts, positions, lots, txns, cash, exceptions, held)
+    return ValidatedDay(as_of, securities, prices, models, households, accounts, positions, lots, txns, cash, exceptions, held,
+                        mandates)
 
 
 SIGNED_SHARES = {"buy": 1.0, "reinvested_dividend": 1.0, "transfer_in": 1.0, "sell": -1.0}

@@ -14,13 +14,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from data_contracts.config import RunConfig
 from data_contracts.outputs import RunSummary, StageTiming
-from flows.runners import batch_task_runner
+from flows.runners import batch_task_runner, wait_until_ready
 from tasks.artifacts import daily_figures, daily_title, markdown_table, publish_artifacts
 from tasks.desk import desk_frames
 from tasks.desk_report import desk_report_html, write_desk_report
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
 from tasks.ingest import ingest
-from tasks.optimize import batch_name, plan_batches
+from tasks.optimize import auto_batch_size, batch_name, plan_batches
 from tasks.persist import persist
 from tasks.reuse import household_fingerprints, reuse_unchanged
 from tasks.solve import BatchOutcome, combine, drop_checkpoints, solve_batch
@@ -73,10 +73,13 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
             todo = day.ready_households.filter(~day.ready_households.is_in(reused.households)).to_list()
             # Threads read the day from memory; Dask workers get the staged day's path and read their households.
             source = day if config.task_runner == "threads" else StagedDay(parquet_root, as_of, run_id)
+            started = time.perf_counter()
             with batch_task_runner(config) as runner:
+                wait_until_ready(runner, config)
+                runner_start_s = time.perf_counter() - started  # a Dask cluster's processes starting up
                 futures = [runner.submit(solve_batch.with_options(task_run_name=batch_name(b)), parameters=dict(
                     source=source, household_ids=b, config=config, checkpoint_dir=checkpoint_dir, snapshot_dir=snapshot_dir))
-                    for b in plan_batches(todo, config.batch_size)]
+                    for b in plan_batches(todo, config.batch_size or auto_batch_size(len(todo), config.workers))]
                 outcomes = [f.result() for f in futures]
         with clock.stage("persist"):
             outputs, solve_exceptions = combine(outcomes)
@@ -92,12 +95,13 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
             summary.batches_resumed = sum(o.resumed for o in outcomes)
             summary.task_runner = config.task_runner if not config.dask_address else f"dask {config.dask_address}"
             summary.batches, summary.batch_seconds = len(outcomes), round(sum(o.seconds for o in outcomes), 3)
+            summary.task_runner_start_seconds = round(runner_start_s, 3)
             persist(outputs, summary.model_dump(mode="json"), parquet_root, db_path, as_of, run_id)
         with clock.stage("export"):
             layouts = custodian_layouts(input_dir, sorted(set(day.accounts["custodian_id"].cast(pl.String).to_list())))
             out_dir = export(outputs, out_root, as_of, run_id, layouts)
         summary.stage_timings = clock.timings
-        summary.orchestration_overhead_share = overhead_share(clock.timings, outcomes, config.workers)
+        summary.orchestration_overhead_share = overhead_share(clock.timings, outcomes, config.workers, runner_start_s)
         summary.expectations_evaluated, summary.expectations_failed = report.evaluated, report.failed
         summary.data_docs = report.index_html
         s, account_ids = summary.model_dump(mode="json"), set(day.accounts["account_id"].to_list())
@@ -127,13 +131,15 @@ def _artifacts(s: dict, outputs: dict[str, pl.DataFrame], out_dir: Path, report_
     }, links, account_ids)
 
 
-def overhead_share(timings: list[StageTiming], outcomes: list[BatchOutcome], workers: int) -> float:
-    """Share of the run's wall time the solve stage spent outside batch bodies: Prefect's task engine,
-    scheduling, result transfer and the idle tail, per worker (an upper bound on Prefect's own cost)."""
+def overhead_share(timings: list[StageTiming], outcomes: list[BatchOutcome], workers: int,
+                   runner_start_s: float = 0.0) -> float:
+    """Share of the run's wall time the solve stage spent outside batch bodies and outside the task
+    runner's start: Prefect's task engine, scheduling, result transfer and the idle tail, per worker
+    (an upper bound on Prefect's own cost)."""
     total = sum(t.seconds for t in timings)
     solve = next((t.seconds for t in timings if t.stage == "solve"), 0.0)
     inside = sum(o.seconds for o in outcomes) / max(workers, 1)
-    return round(max(solve - inside, 0.0) / total, 4) if total > 0 else 0.0
+    return round(max(solve - runner_start_s - inside, 0.0) / total, 4) if total > 0 else 0.0
 
 
 def previous_business_day(time_zone: str, now: dt.datetime | None = None) -> dt.date:

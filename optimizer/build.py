@@ -11,6 +11,7 @@ from optimizer.constraints.budget import budget_rows
 from optimizer.constraints.cash import cash_rows
 from optimizer.constraints.drift import class_drift_rows, security_drift_rows
 from optimizer.constraints.exposure import exposure_rows
+from optimizer.constraints.mandates import holding_limit_rows, restriction_bounds
 from optimizer.lp import Layout, LinearProgram, RowBlock, assemble
 from optimizer.problem import HouseholdProblem, SolveParams
 from optimizer.terms.deferral import deferral_term
@@ -25,8 +26,9 @@ RowFamily = Callable[[HouseholdProblem, Layout], RowBlock]
 BoundFamily = Callable[[HouseholdProblem, Layout, np.ndarray, np.ndarray], None]
 Term = Callable[[HouseholdProblem, Layout, SolveParams], np.ndarray]
 
-ROW_FAMILIES: list[RowFamily] = [cash_rows, class_drift_rows, security_drift_rows, exposure_rows, budget_rows]
-BOUND_FAMILIES: list[BoundFamily] = [lot_bounds, wash_sale_bounds]
+ROW_FAMILIES: list[RowFamily] = [cash_rows, class_drift_rows, security_drift_rows, exposure_rows, budget_rows,
+                                 holding_limit_rows]
+BOUND_FAMILIES: list[BoundFamily] = [lot_bounds, wash_sale_bounds, restriction_bounds]
 TERMS: dict[str, Term] = {
     "drift": drift_term,
     "tax": tax_term,

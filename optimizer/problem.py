@@ -9,7 +9,8 @@ Sets
     S   securities: everything held plus everything the model holds
     L   open tax lots; lot l sits in account a(l) and holds security s(l)
     C   asset classes, including the cash class
-    B ⊆ A × S  buy candidates: s is in the model or the configured substitute of a model security
+    B ⊆ A × S  buy candidates: s is in the model, the configured substitute of a model security,
+               or a security the household must hold at least some of
     σ(s)    the slot of s: a substitute counts toward its primary's target (equivalence), else s itself
 
 Data
@@ -55,6 +56,9 @@ Constraints (one generator each, optimizer/constraints/)
     wash sales    (bounds) v_{a,s} = 0 for s (or its identical group) sold at a loss in the last 30
                   days in any account; u_l = 0 for a loss lot whose security (group) was bought
                   in the last 30 days in any account (per the transactions or the lots' own dates)
+    mandates      (bounds) v_{a,s} = 0 where s may not be bought in a; u_l = 0 where it may not be sold
+                  never hold:  H⁰_{a,s} − Σ_{l∈(a,s)} u_l + v_{a,s} ≤ M_{a,s}  (falls to 0 by its sell-by date)
+                  hold at least:  Σ_{a∈A_k} (H⁰_{a,s_k} − Σ_{l∈(a,s_k)} u_l + v_{a,s_k}) ≥ K_k
 
 Objective terms (optimizer/terms/), minimized as a weighted sum
     drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
@@ -169,6 +173,13 @@ class HouseholdProblem:
     # Characteristics for counterbalancing: x_{s,k}
     exposures: np.ndarray | None = None  # float[S, K]
     exposure_names: tuple[str, ...] = ()
+    # Personal mandates (optimizer/constraints/mandates.py); None: none
+    buy_forbidden: np.ndarray | None = None  # bool[A, S]  never buy / never trade / never hold
+    sell_forbidden: np.ndarray | None = None  # bool[A, S]  never sell / never trade
+    max_holding_usd: np.ndarray | None = None  # float[A, S]  M_{a,s} of never hold; inf where none
+    hold_min_account: np.ndarray | None = None  # int[K]  account of favoured k, −1: household-wide
+    hold_min_security: np.ndarray | None = None  # int[K]  s_k
+    hold_min_usd: np.ndarray | None = None  # float[K]  K_k
 
     @property
     def n_accounts(self) -> int:
@@ -239,7 +250,11 @@ class HouseholdProblem:
 
     @cached_property
     def buyable(self) -> np.ndarray:
-        return (self.target_weight > 0) | self.is_substitute
+        """In the model, a substitute, or a favoured security (hold at least) of the household."""
+        favoured = np.zeros(self.n_securities, dtype=bool)
+        if self.hold_min_security is not None:
+            favoured[self.hold_min_security] = True
+        return (self.target_weight > 0) | self.is_substitute | favoured
 
     @cached_property
     def cash_floor_usd(self) -> np.ndarray:

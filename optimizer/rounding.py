@@ -6,7 +6,8 @@
 3. Cash below an account's floor (minimum plus withdrawal) is repaired by taking shares off that
    account's buys, largest buy first, then by selling one more share of a lot — lots the LP sells
    first, then the account's other lots, cheapest in tax per dollar first — skipping any loss lot
-   whose sale would be a wash sale and any share that would break a budget.
+   whose sale would be a wash sale, any lot a mandate forbids selling and any share that would
+   break a budget.
 4. Cash above an account's maximum is repaired by adding shares to that account's buys while the
    floor still holds.
 Rounding never adds a new buy and never loss-sells what the wash-sale rules forbid, so the rules
@@ -45,6 +46,8 @@ def round_to_whole_shares(sol: HouseholdSolution, params: SolveParams) -> Househ
     gain = lot_gain_per_dollar(p)
     bought_groups = np.isin(p.identical_group[p.lot_security], p.identical_group[sol.buy_security])
     may_extend = ~((gain < 0) & (p.lot_loss_sale_window | bought_groups))
+    if p.sell_forbidden is not None:  # nor a lot a mandate forbids selling
+        may_extend &= ~p.sell_forbidden[p.lot_account, p.lot_security]
     order = np.lexsort((p.lot_tax_rate * gain, sol.lot_sold_usd <= 0))
     order = order[may_extend[order]]
     for a in range(p.n_accounts):

@@ -61,6 +61,8 @@ def verify(sol: HouseholdSolution) -> list[str]:
     if p.tax_budget_usd is not None and tax > p.tax_budget_usd + BUDGET_TOLERANCE_USD:
         problems.append(f"estimated tax ${tax:,.2f} exceeds the tax budget ${p.tax_budget_usd:,.2f}")
 
+    problems += _mandate_problems(sol, sold)
+
     not_buyable = ~p.buyable[sol.buy_security]
     problems += [f"buy of {p.security_ids[s]}: not in the household's model nor a substitute for it"
                  for s in sol.buy_security[not_buyable]]
@@ -86,3 +88,34 @@ def verify(sol: HouseholdSolution) -> list[str]:
     if not problems:  # the rules above hold: prove it once more through the tax-lot ledger
         problems += wash_sales_created(sol)
     return problems
+
+
+def _mandate_problems(sol: HouseholdSolution, sold: np.ndarray) -> list[str]:
+    """Security restrictions and favoured holdings, from the trade list. With whole shares a limit in
+    dollars can only be met to within one share: that much slack is allowed, and no more."""
+    p = sol.problem
+    out: list[str] = []
+    if p.buy_forbidden is not None:
+        out += [f"buy of {p.security_ids[s]} in {p.account_ids[a]}: a mandate forbids buying it"
+                for a, s in zip(sol.buy_account, sol.buy_security) if p.buy_forbidden[a, s]]
+    if p.sell_forbidden is not None:
+        out += [f"sale of lot {p.lot_ids[i]} ({p.security_ids[p.lot_security[i]]}): a mandate forbids selling it"
+                for i in np.flatnonzero((sold > 0) & p.sell_forbidden[p.lot_account, p.lot_security])]
+    if p.max_holding_usd is None and p.hold_min_security is None:
+        return out
+    held = p.holdings_usd
+    np.add.at(held, (p.lot_account, p.lot_security), -sold * p.price_usd[p.lot_security])
+    np.add.at(held, (sol.buy_account, sol.buy_security), sol.buy_shares * p.price_usd[sol.buy_security])
+    slack = p.price_usd if sol.whole_shares else np.full(p.n_securities, CASH_TOLERANCE_USD)
+    if p.max_holding_usd is not None:
+        over = np.argwhere(held > p.max_holding_usd + slack[None, :])
+        out += [f"{p.security_ids[s]} in {p.account_ids[a]}: ${held[a, s]:,.2f} held after trading, more than the "
+                f"${p.max_holding_usd[a, s]:,.2f} its never-hold mandate allows today" for a, s in over]
+    if p.hold_min_security is not None:
+        for a, s, amount in zip(p.hold_min_account, p.hold_min_security, p.hold_min_usd):
+            have = held[:, s].sum() if a < 0 else held[a, s]
+            if have < amount - slack[s]:
+                where = "the household" if a < 0 else p.account_ids[a]
+                out.append(f"{p.security_ids[s]}: ${have:,.2f} held in {where} after trading, less than the "
+                           f"${amount:,.2f} its mandate requires")
+    return out

@@ -85,7 +85,8 @@ def daily_figures(s: dict) -> list[tuple[str, str]]:
          f"gains deferral {money(s.get('tax_saved_deferral_usd', 0.0))})"),
         ("data checks", f"{s.get('expectations_failed', 0):,} of {s.get('expectations_evaluated', 0):,} expectations failed"),
         ("stage timings", timings),
-        ("batches", f"{s.get('batches', 0):,} on {s.get('task_runner', 'threads')}; orchestration overhead "
+        ("batches", f"{s.get('batches', 0):,} on {s.get('task_runner', 'threads')} (started in "
+                    f"{s.get('task_runner_start_seconds', 0.0):.1f} s); orchestration overhead "
                     f"{100 * s.get('orchestration_overhead_share', 0.0):.1f}% of the run"),
     ]
     return rows

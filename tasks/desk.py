@@ -6,7 +6,8 @@
   independently of the optimizer's own verification: each account's cash after its trades stays
   at or above its minimum; no sell exceeds the shares its lots hold; no buy of a security (or of
   its substantially identical group) sold at a loss in the last 30 days, and no loss sale of one
-  bought in the last 30 days or in this run, in any account of the household, IRAs included.
+  bought in the last 30 days or in this run, in any account of the household, IRAs included; no
+  buy or sale of a security a mandate in force forbids (data_contracts.mandates).
 - **review queue**: one row per household that needs a human, most urgent first: held back by bad
   input (100), a failed pre-trade check (95), infeasible or failed verification (90), solved only
   after relaxing a soft limit (60), large realized gains (50), large turnover on a large household
@@ -86,7 +87,28 @@ def pre_trade_checks(trades: pl.DataFrame, lot_sales: pl.DataFrame, day: Validat
     wash = per_account.join(flagged, on="account_id", how="left")
     wash_rows = _check(wash, "wash_sale_window", pl.col("why").is_not_null(),
                        pl.col("why").fill_null("no buy within 30 days of a loss sale, no loss sale within 30 days of a buy"))
-    return pl.concat([cash_rows, lot_rows, wash_rows]).sort("household_id", "account_id", "check")
+    return pl.concat([cash_rows, lot_rows, wash_rows, _restriction_rows(trades, day, per_account)]).sort(
+        "household_id", "account_id", "check")
+
+
+RESTRICTED_SIDE = {"never_buy": "buy", "never_hold": "buy", "never_sell": "sell"}  # never_trade: both sides
+
+
+def _restriction_rows(trades: pl.DataFrame, day: ValidatedDay, per_account: pl.DataFrame) -> pl.DataFrame:
+    """Per account: no trade of a security a mandate in force forbids on that side (household-wide
+    mandates apply to every account of the household)."""
+    rules = day.mandates.filter(pl.col("rule") != "hold_at_least").with_columns(
+        pl.col("rule").replace_strict(RESTRICTED_SIDE, default=None).alias("only_side"))
+    t = trades.select("household_id", "account_id", "security_id", "side")
+    broken = pl.concat([
+        t.join(rules.filter(pl.col("account_id").is_null()).drop("account_id"), on=["household_id", "security_id"]),
+        t.join(rules.filter(pl.col("account_id").is_not_null()), on=["household_id", "account_id", "security_id"]),
+    ], how="diagonal_relaxed").filter(pl.col("only_side").is_null() | (pl.col("only_side") == pl.col("side")))
+    why = broken.group_by("account_id").agg(
+        pl.format("{} of {} breaks {} ({})", "side", "security_id", "rule", "source").unique().sort().str.join("; ").alias("why"))
+    rows = per_account.join(why, on="account_id", how="left")
+    return _check(rows, "restricted_securities", pl.col("why").is_not_null(),
+                  pl.col("why").fill_null("no trade of a security its mandates forbid"))
 
 
 # Review priorities (100 = most urgent) and what each means, most urgent first.

@@ -25,6 +25,17 @@ def solve_params(config: RunConfig) -> SolveParams:
     )
 
 
+# Each Prefect task costs about 0.2 s of orchestration (its API calls, the result's trip back) next to
+# about 3 ms of solving per household (benchmarks/daily_flow.py): 1,000 households keep that near 3 %.
+# About 50 batches per worker keep the load balanced and the checkpoints fine-grained.
+BATCHES_PER_WORKER, MIN_BATCH, MAX_BATCH = 50, 200, 2000
+
+
+def auto_batch_size(households: int, workers: int) -> int:
+    """Households per batch for ``households`` over ``workers``: about 50 batches each, within 200–2,000."""
+    return max(MIN_BATCH, min(MAX_BATCH, -(-households // (workers * BATCHES_PER_WORKER))))
+
+
 def plan_batches(household_ids: list[str], batch_size: int) -> list[list[str]]:
     return [household_ids[i:i + batch_size] for i in range(0, len(household_ids), batch_size)]
 

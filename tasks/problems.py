@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -55,9 +56,10 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     loss_sales, buys = wash_sale_windows(day)
     loss_sales, buys = (x.filter(pl.col("household_id").is_in(ids)) for x in (loss_sales, buys))
 
+    mandates = day.mandates.filter(pl.col("household_id").is_in(ids))
     parts = {name: {k[0]: v for k, v in frame.partition_by("household_id", as_dict=True).items()}
              for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
-                                 ("loss_sales", loss_sales), ("buys", buys))}
+                                 ("loss_sales", loss_sales), ("buys", buys), ("mandates", mandates))}
     sec_row = {s: i for i, s in enumerate(sec["security_id"].to_list())}
     sec_exposure, exposure_names = _exposure_matrix(sec)
     sec_price = sec["close_usd"].to_numpy()
@@ -66,14 +68,15 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     sec_substitute = dict(zip(sec["security_id"].to_list(), sec["substitute_id"].to_list()))
     sec_substitute_cost = sec["substitute_cost"].fill_null(np.nan).to_numpy().astype(float)
     empty = {name: frame.clear() for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
-                                                      ("loss_sales", loss_sales), ("buys", buys))}
+                                                      ("loss_sales", loss_sales), ("buys", buys), ("mandates", mandates))}
     problems = []
     for row in hh.sort("household_id").iter_rows(named=True):
         h = row["household_id"]
         get = lambda name: parts[name].get(h, empty[name])  # noqa: E731
-        problems.append(_problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
-                                 sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
-                                 sec_substitute_cost, day.as_of, config))
+        problem = _problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
+                           sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
+                           sec_substitute_cost, day.as_of, config, favoured=_favoured(get("mandates"), sec_row))
+        problems.append(with_mandates(problem, get("mandates")))
     return problems
 
 
@@ -108,12 +111,12 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
              buys: pl.DataFrame, sec_row: dict[str, int], sec_price: np.ndarray, sec_class: np.ndarray,
              sec_group: np.ndarray, sec_exposure: np.ndarray, exposure_names: tuple[str, ...],
              sec_substitute: dict[str, str | None], sec_substitute_cost: np.ndarray, as_of: dt.date,
-             config: RunConfig) -> HouseholdProblem:
+             config: RunConfig, favoured: set[str] = frozenset()) -> HouseholdProblem:
     target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
     cash_target = target.pop(CASH_SECURITY_ID, 0.0)
     # A model security's substitute (if priced and not itself in the model) stands in after a harvest.
     substitutes = {sub: s for s in sorted(target) if (sub := sec_substitute.get(s)) and sub not in target and sub in sec_row}
-    securities = sorted(set(lots["security_id"].to_list()) | set(target) | set(substitutes))
+    securities = sorted(set(lots["security_id"].to_list()) | set(target) | set(substitutes) | set(favoured))
     rows = np.array([sec_row[s] for s in securities], dtype=np.int64)
     classes = sorted(set(sec_class[rows].tolist())) + [CASH_ASSET_CLASS]
     class_index = {c: i for i, c in enumerate(classes)}
@@ -163,3 +166,41 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
         exposures=exposure[:, used] if used.any() else None,
         exposure_names=tuple(n for n, u in zip(exposure_names, used) if u),
     )
+
+
+def _favoured(mandates: pl.DataFrame, sec_row: dict[str, int]) -> set[str]:
+    """Securities the household must hold some of: in the problem even when neither held nor modelled."""
+    return {s for s in mandates.filter(pl.col("rule") == "hold_at_least")["security_id"].to_list() if s in sec_row}
+
+
+def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame) -> HouseholdProblem:
+    """The problem with its mandates in force as arrays (optimizer/constraints/mandates.py)."""
+    if mandates.height == 0:
+        return p
+    sec = {s: i for i, s in enumerate(p.security_ids.tolist())}
+    acc = {a: i for i, a in enumerate(p.account_ids.tolist())}
+    no_buy = np.zeros((p.n_accounts, p.n_securities), dtype=bool)
+    no_sell = np.zeros_like(no_buy)
+    cap = np.full((p.n_accounts, p.n_securities), np.inf)
+    held = p.holdings_usd
+    mins = []
+    for m in mandates.iter_rows(named=True):
+        s = sec.get(m["security_id"])
+        if s is None:  # neither held, modelled nor priced: nothing to buy, sell or hold
+            continue
+        a = slice(None) if m["account_id"] is None else acc[m["account_id"]]
+        rule = m["rule"]
+        if rule in ("never_buy", "never_trade", "never_hold"):
+            no_buy[a, s] = True
+        if rule in ("never_sell", "never_trade"):
+            no_sell[a, s] = True
+        if rule == "never_hold":
+            days_left = max((m["sell_by"] - p.as_of).days, 0) if m["sell_by"] is not None else 0
+            cap[a, s] = np.minimum(cap[a, s], held[a, s] * days_left / (days_left + 1))
+        if rule == "hold_at_least":
+            mins.append((-1 if m["account_id"] is None else acc[m["account_id"]], s, m["amount_usd"]))
+    mins_a = np.array([m[0] for m in mins], dtype=np.int64)
+    return dataclasses.replace(
+        p, buy_forbidden=no_buy, sell_forbidden=no_sell, max_holding_usd=cap,
+        hold_min_account=mins_a if mins else None, hold_min_security=np.array([m[1] for m in mins], dtype=np.int64) if mins else None,
+        hold_min_usd=np.array([m[2] for m in mins], dtype=float) if mins else None)

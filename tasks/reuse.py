@@ -24,7 +24,7 @@ from data_contracts.config import RunConfig
 from data_contracts.validation import ValidatedDay
 from warehouse.io import partition_dir
 
-HOUSEHOLD_FILES = ("households", "accounts", "positions", "lots", "transactions", "cash")
+HOUSEHOLD_FILES = ("households", "accounts", "positions", "lots", "transactions", "cash", "mandates")
 FIRM_FILES = ("securities", "prices", "models")
 REUSED_OUTPUTS = ("trades", "lot_sales", "realized_gains_by_account", "realized_gains_by_household", "drift", "tax_report")
 SEED = 20261120

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import polars as pl
 
+from data_contracts.mandates import empty_mandates
 from data_contracts.validation import EXCEPTION_SCHEMA, ValidatedDay
 from warehouse.io import partition_dir
 
-HOUSEHOLD_TABLES = ("households", "accounts", "positions", "lots", "transactions", "cash")
+HOUSEHOLD_TABLES = ("households", "accounts", "positions", "lots", "transactions", "cash", "mandates")
 FIRM_TABLES = ("securities", "prices", "models")
 
 
@@ -37,11 +38,16 @@ class StagedDay:
         ids = sorted(household_ids)
         keep = pl.col("household_id").is_between(pl.lit(ids[0]), pl.lit(ids[-1])) & pl.col("household_id").is_in(ids) if ids \
             else pl.lit(False)
-        mine = {t: self.scan(f"stg_{t}").filter(keep).collect() for t in HOUSEHOLD_TABLES}
+        mine = {t: self.scan(f"stg_{t}").filter(keep).collect() for t in HOUSEHOLD_TABLES if self.staged(f"stg_{t}")}
+        mine.setdefault("mandates", empty_mandates())  # a day staged before mandates existed has none
         firm = {t: self.scan(f"stg_{t}").collect() for t in FIRM_TABLES}
         return ValidatedDay(self.as_of, firm["securities"], firm["prices"], firm["models"], mine["households"],
                             mine["accounts"], mine["positions"], mine["lots"], mine["transactions"], mine["cash"],
-                            pl.DataFrame(schema=EXCEPTION_SCHEMA), pl.Series("household_id", [], pl.String))
+                            pl.DataFrame(schema=EXCEPTION_SCHEMA), pl.Series("household_id", [], pl.String),
+                            mine["mandates"])
+
+    def staged(self, table: str) -> bool:
+        return partition_dir(Path(self.parquet_root), table, self.as_of, self.run_id).is_dir()
 
     def scan(self, table: str) -> pl.LazyFrame:
         return scan_partition(self.parquet_root, table, self.as_of, self.run_id)

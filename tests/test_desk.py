@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import polars as pl
@@ -61,7 +62,8 @@ def test_pre_trade_checks_pass_a_clean_account():
     # cash 1,000 + sell 1 Y × $50 − buy 9 X × $100 = 150 ≥ minimum 100.
     checks = pre_trade_checks(_trades([("H", "T", "X", "buy", 9.0, 100.0), ("H", "T", "Y", "sell", 1.0, 50.0)]),
                               _sales(1.0, 10.0), _day([]))
-    assert _status(checks) == {"cash": "pass", "lot_availability": "pass", "wash_sale_window": "pass"}
+    assert _status(checks) == {"cash": "pass", "lot_availability": "pass", "wash_sale_window": "pass",
+                               "restricted_securities": "pass"}
     assert "= 150.0 (minimum 100.0)" in checks.filter(pl.col("check") == "cash")["detail"][0]
 
 
@@ -71,12 +73,33 @@ def test_pre_trade_checks_catch_each_breach():
     loss_sale = ("H", "T", "X", AS_OF - dt.timedelta(days=10), "sell", 500.0, 600.0)
     checks = pre_trade_checks(_trades([("H", "T", "X", "buy", 10.5, 100.0), ("H", "T", "Y", "sell", 2.0, 50.0)]),
                               _sales(2.0, 60.0), _day([loss_sale]))
-    assert _status(checks) == {"cash": "fail", "lot_availability": "fail", "wash_sale_window": "fail"}
+    assert _status(checks) == {"cash": "fail", "lot_availability": "fail", "wash_sale_window": "fail",
+                               "restricted_securities": "pass"}
     assert "buy of X within 30 days of a loss sale" in checks.filter(pl.col("check") == "wash_sale_window")["detail"][0]
     # The same loss sale 31 days ago is outside the window: the buy passes.
     old = (*loss_sale[:3], AS_OF - dt.timedelta(days=31), *loss_sale[4:])
     assert _status(pre_trade_checks(_trades([("H", "T", "X", "buy", 1.0, 100.0)]), _sales(0.0, 0.0).clear(),
                                     _day([old])))["wash_sale_window"] == "pass"
+
+
+def test_a_trade_a_mandate_forbids_fails_the_restricted_securities_check():
+    from data_contracts.mandates import MANDATE_SCHEMA
+
+    def day_with(*rules):
+        rows = [dict(household_id="H", account_id=acc, security_id=sec, rule=rule, effective_from=dt.date(2026, 1, 1),
+                     effective_to=None, sell_by=None, amount_usd=None, source=f"firm/mandates/H.yaml:{i + 3}", reason=None)
+                for i, (sec, rule, acc) in enumerate(rules)]
+        return dataclasses.replace(_day([]), mandates=pl.DataFrame(rows, schema=MANDATE_SCHEMA))
+
+    trades = _trades([("H", "T", "X", "buy", 1.0, 100.0), ("H", "T", "Y", "sell", 1.0, 50.0)])
+    check = lambda day: pre_trade_checks(trades, _sales(1.0, 10.0), day).filter(  # noqa: E731
+        pl.col("check") == "restricted_securities").row(0, named=True)
+    assert check(day_with(("X", "never_sell", None)))["status"] == "pass"  # a buy of X breaks no never-sell
+    assert check(day_with(("X", "never_buy", "OTHER")))["status"] == "pass"  # another account's mandate
+    failed = check(day_with(("X", "never_buy", None), ("Y", "never_trade", "T")))
+    assert failed["status"] == "fail"
+    assert failed["detail"] == ("buy of X breaks never_buy (firm/mandates/H.yaml:3); "
+                                "sell of Y breaks never_trade (firm/mandates/H.yaml:4)")
 
 
 def test_a_loss_sale_of_something_bought_in_the_window_fails():
