@@ -41,6 +41,9 @@ def _holding_row(p: HouseholdProblem, lay: Layout, accounts: np.ndarray, s: int)
 
 def holding_limit_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
     rows, cols, vals, lo, hi = [], [], [], [], []
+    if p.max_holding_usd is None and p.hold_min_security is None:
+        return RowBlock("holding limits", np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0),
+                        np.zeros(0), np.zeros(0))
     held = p.holdings_usd
     limits = [] if p.max_holding_usd is None else list(zip(*np.nonzero(np.isfinite(p.max_holding_usd))))
     for a, s in limits:
