@@ -251,7 +251,7 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
             pl.col("_file"), pl.col(LINE), "quantity_shares", pl.col("household_id")))
     # 8. Personal mandates (firm/mandates/): well-formed, about this household's accounts, free of conflicts.
     mandate_rows, mandate_problems = read_mandates(day.input_dir)
-    mandates, conflicts = check_mandates(mandate_rows, as_of, households, accounts, securities, prices, lots)
+    mandates, conflicts = check_mandates(mandate_rows, as_of, households, accounts, securities, prices, lots, models)
     if mandate_problems or conflicts:
         out.append(pl.DataFrame(mandate_problems + conflicts, schema=EXCEPTION_SCHEMA))
     if quality is not None:

@@ -24,7 +24,8 @@ Data
             long-term (selling now forfeits the saving a short wait would bring); 0 otherwise
     c⁰_a, m_a   the account's cash and minimum cash
     H⁰_s, H⁰_c  household holdings of security s / class c;  C⁰ = Σ_a c⁰_a
-    V = Σ_s H⁰_s + C⁰    household value;  w_s, W_c model weights (W_cash for cash)
+    V = Σ_s H⁰_s + C⁰    household value;  w_s, W_c model weights (W_cash for cash; a security the
+                         household may never hold passes its w_s to its class's other model securities)
     κ       trading cost per dollar traded;  λ_C, λ_S drift penalties per dollar of drift
     ρ_s     cost per dollar held in substitute s (its tracking gap: the substitute's quality, from the
             securities master, else the run's default ρ); 0 for model securities
@@ -59,6 +60,7 @@ Constraints (one generator each, optimizer/constraints/)
     mandates      (bounds) v_{a,s} = 0 where s may not be bought in a; u_l = 0 where it may not be sold
                   never hold:  H⁰_{a,s} − Σ_{l∈(a,s)} u_l + v_{a,s} ≤ M_{a,s}  (falls to 0 by its sell-by date)
                   hold at least:  Σ_{a∈A_k} (H⁰_{a,s_k} − Σ_{l∈(a,s_k)} u_l + v_{a,s_k}) ≥ K_k
+                  sector cap:  Σ_{s∈g} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) ≤ Q_g   (screens are never-hold rows)
 
 Objective terms (optimizer/terms/), minimized as a weighted sum
     drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
@@ -180,6 +182,9 @@ class HouseholdProblem:
     hold_min_account: np.ndarray | None = None  # int[K]  account of favoured k, −1: household-wide
     hold_min_security: np.ndarray | None = None  # int[K]  s_k
     hold_min_usd: np.ndarray | None = None  # float[K]  K_k
+    group_cap_members: np.ndarray | None = None  # bool[G, S]  securities of capped sector / industry g
+    group_cap_usd: np.ndarray | None = None  # float[G]  Q_g = max weight × V
+    group_cap_names: tuple[str, ...] = ()
 
     @property
     def n_accounts(self) -> int:

@@ -101,7 +101,7 @@ def _mandate_problems(sol: HouseholdSolution, sold: np.ndarray) -> list[str]:
     if p.sell_forbidden is not None:
         out += [f"sale of lot {p.lot_ids[i]} ({p.security_ids[p.lot_security[i]]}): a mandate forbids selling it"
                 for i in np.flatnonzero((sold > 0) & p.sell_forbidden[p.lot_account, p.lot_security])]
-    if p.max_holding_usd is None and p.hold_min_security is None:
+    if p.max_holding_usd is None and p.hold_min_security is None and p.group_cap_members is None:
         return out
     held = p.holdings_usd
     np.add.at(held, (p.lot_account, p.lot_security), -sold * p.price_usd[p.lot_security])
@@ -118,4 +118,9 @@ def _mandate_problems(sol: HouseholdSolution, sold: np.ndarray) -> list[str]:
                 where = "the household" if a < 0 else p.account_ids[a]
                 out.append(f"{p.security_ids[s]}: ${have:,.2f} held in {where} after trading, less than the "
                            f"${amount:,.2f} its mandate requires")
+    if p.group_cap_members is not None:
+        for name, members, cap in zip(p.group_cap_names, p.group_cap_members, p.group_cap_usd):
+            have = held[:, members].sum()
+            if have > cap + (slack[members].max() if members.any() else 0.0):
+                out.append(f"{name}: ${have:,.2f} held after trading, more than its cap ${cap:,.2f}")
     return out

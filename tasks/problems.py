@@ -11,6 +11,7 @@ import polars as pl
 from data_contracts.config import RunConfig
 from data_contracts.types import CASH_ASSET_CLASS, CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
 from data_contracts.validation import ValidatedDay
+from data_contracts.mandates import redistribute, screened
 from optimizer.ledger.estimate import TaxProfile, estimate_tax
 from optimizer.ledger.marginal import marginal_rates
 from optimizer.ledger.netting import net_year
@@ -56,7 +57,7 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     loss_sales, buys = wash_sale_windows(day)
     loss_sales, buys = (x.filter(pl.col("household_id").is_in(ids)) for x in (loss_sales, buys))
 
-    mandates = day.mandates.filter(pl.col("household_id").is_in(ids))
+    mandates = screened(day.mandates.filter(pl.col("household_id").is_in(ids)), day.securities)
     parts = {name: {k[0]: v for k, v in frame.partition_by("household_id", as_dict=True).items()}
              for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
                                  ("loss_sales", loss_sales), ("buys", buys), ("mandates", mandates))}
@@ -67,16 +68,20 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     sec_group = sec["group"].to_numpy()
     sec_substitute = dict(zip(sec["security_id"].to_list(), sec["substitute_id"].to_list()))
     sec_substitute_cost = sec["substitute_cost"].fill_null(np.nan).to_numpy().astype(float)
+    sec_sector = dict(zip(sec["security_id"].to_list(), sec["sector"].to_list()))
+    sec_industry = dict(zip(sec["security_id"].to_list(), sec["industry"].to_list()))
     empty = {name: frame.clear() for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
                                                       ("loss_sales", loss_sales), ("buys", buys), ("mandates", mandates))}
     problems = []
     for row in hh.sort("household_id").iter_rows(named=True):
         h = row["household_id"]
         get = lambda name: parts[name].get(h, empty[name])  # noqa: E731
+        mine = get("mandates")
         problem = _problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
                            sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
-                           sec_substitute_cost, day.as_of, config, favoured=_favoured(get("mandates"), sec_row))
-        problems.append(with_mandates(problem, get("mandates")))
+                           sec_substitute_cost, day.as_of, config, favoured=_favoured(mine, sec_row),
+                           excluded=_excluded(mine))
+        problems.append(with_mandates(problem, mine, sec_sector, sec_industry))
     return problems
 
 
@@ -111,9 +116,11 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
              buys: pl.DataFrame, sec_row: dict[str, int], sec_price: np.ndarray, sec_class: np.ndarray,
              sec_group: np.ndarray, sec_exposure: np.ndarray, exposure_names: tuple[str, ...],
              sec_substitute: dict[str, str | None], sec_substitute_cost: np.ndarray, as_of: dt.date,
-             config: RunConfig, favoured: set[str] = frozenset()) -> HouseholdProblem:
+             config: RunConfig, favoured: set[str] = frozenset(), excluded: set[str] = frozenset()) -> HouseholdProblem:
     target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
     cash_target = target.pop(CASH_SECURITY_ID, 0.0)
+    if excluded:  # screened out or never held: the weight goes to the class's other model securities
+        target = redistribute(target, set(excluded), {t: sec_class[sec_row[t]] for t in target if t in sec_row})
     # A model security's substitute (if priced and not itself in the model) stands in after a harvest.
     substitutes = {sub: s for s in sorted(target) if (sub := sec_substitute.get(s)) and sub not in target and sub in sec_row}
     securities = sorted(set(lots["security_id"].to_list()) | set(target) | set(substitutes) | set(favoured))
@@ -173,8 +180,15 @@ def _favoured(mandates: pl.DataFrame, sec_row: dict[str, int]) -> set[str]:
     return {s for s in mandates.filter(pl.col("rule") == "hold_at_least")["security_id"].to_list() if s in sec_row}
 
 
-def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame) -> HouseholdProblem:
-    """The problem with its mandates in force as arrays (optimizer/constraints/mandates.py)."""
+def _excluded(mandates: pl.DataFrame) -> set[str]:
+    """Securities the whole household may never hold (never_hold rows, screens included)."""
+    return set(mandates.filter((pl.col("rule") == "never_hold") & pl.col("account_id").is_null())["security_id"].to_list())
+
+
+def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[str, str | None] | None = None,
+                  industry_of: dict[str, str | None] | None = None) -> HouseholdProblem:
+    """The problem with its mandates in force as arrays (optimizer/constraints/mandates.py); screens
+    already turned into never_hold rows (``screened``)."""
     if mandates.height == 0:
         return p
     sec = {s: i for i, s in enumerate(p.security_ids.tolist())}
@@ -185,7 +199,7 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame) -> HouseholdProbl
     held = p.holdings_usd
     mins = []
     for m in mandates.iter_rows(named=True):
-        s = sec.get(m["security_id"])
+        s = sec.get(m["security_id"]) if m["security_id"] is not None else None
         if s is None:  # neither held, modelled nor priced: nothing to buy, sell or hold
             continue
         a = slice(None) if m["account_id"] is None else acc[m["account_id"]]
@@ -199,8 +213,15 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame) -> HouseholdProbl
             cap[a, s] = np.minimum(cap[a, s], held[a, s] * days_left / (days_left + 1))
         if rule == "hold_at_least":
             mins.append((-1 if m["account_id"] is None else acc[m["account_id"]], s, m["amount_usd"]))
+    caps = [(m, "sector" if m["sector"] is not None else "industry") for m in mandates.iter_rows(named=True)
+            if m["rule"] == "sector_cap"]
+    lookup = {"sector": sector_of or {}, "industry": industry_of or {}}
+    members = np.array([[lookup[by].get(s) == m[by] for s in p.security_ids.tolist()] for m, by in caps], dtype=bool)
     mins_a = np.array([m[0] for m in mins], dtype=np.int64)
     return dataclasses.replace(
         p, buy_forbidden=no_buy, sell_forbidden=no_sell, max_holding_usd=cap,
+        group_cap_members=members.reshape(len(caps), p.n_securities) if caps else None,
+        group_cap_usd=np.array([m["max_weight"] * p.total_value_usd for m, _ in caps]) if caps else None,
+        group_cap_names=tuple(f"{by} {m[by]}" for m, by in caps),
         hold_min_account=mins_a if mins else None, hold_min_security=np.array([m[1] for m in mins], dtype=np.int64) if mins else None,
         hold_min_usd=np.array([m[2] for m in mins], dtype=float) if mins else None)

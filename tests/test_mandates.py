@@ -76,7 +76,10 @@ mandates:
 def frames():
     households = pl.DataFrame({"household_id": ["H1"]})
     accounts = pl.DataFrame({"account_id": ["A1", "B9"], "household_id": ["H1", "H9"]})
-    securities = pl.DataFrame({"security_id": ["XOM", "TSLA", "GE"]})
+    securities = pl.DataFrame({"security_id": ["XOM", "TSLA", "GE"], "asset_class": ["us_large_cap"] * 3,
+                               "sector": ["energy", "consumer_discretionary", "industrials"],
+                               "industry": ["oil_gas", "automobiles", "machinery"],
+                               "tags": ["fossil_fuel", "esg_leader", None]})
     prices = pl.DataFrame({"security_id": ["XOM", "TSLA", "GE"], "close_usd": [100.0, 200.0, 10.0]})
     lots = pl.DataFrame({"household_id": ["H1"], "security_id": ["TSLA"], "quantity_shares": [10.0]})  # $2,000 of TSLA
     return households, accounts, securities, prices, lots
@@ -242,3 +245,87 @@ def test_the_daily_run_enforces_mandates_and_holds_a_household_with_a_broken_fil
     staged = pl.read_parquet(tmp_path / "var" / "warehouse" / "parquet" / "stg_mandates" / f"as_of_date={AS_OF}"
                              / f"run_id={s['run_id']}" / "part-0.parquet")
     assert staged.height == len(buy_list) + len(sell_list)
+
+
+# --- screens and caps
+
+def test_tag_rules_parse_and_match():
+    from data_contracts.mandates import TagRule
+
+    rule = TagRule("fossil_fuel or (tobacco and not esg_leader)")
+    assert rule.matches({"fossil_fuel"}) and rule.matches({"tobacco"})
+    assert not rule.matches({"tobacco", "esg_leader"}) and not rule.matches(set())
+    for bad in ("tobacco and (weapons", "and tobacco", "tobacco or", "tobacco ; weapons"):
+        with pytest.raises(ValueError):
+            TagRule(bad)
+
+
+def test_a_screen_in_a_file_becomes_rows_and_a_bad_rule_is_located(tmp_path):
+    write(tmp_path, "H1.yaml", """household_id: H1
+mandates:
+  - kind: exclusion
+    name: faith screen
+    sectors: [energy]
+    tags: [tobacco, weapons]
+    rule: gambling and not esg_leader
+    effective_from: 2026-01-02
+  - kind: sector_cap
+    industry: semiconductors
+    max_weight: 0.05
+    effective_from: 2026-01-02
+""")
+    write(tmp_path, "H2.yaml", "household_id: H2\nmandates:\n  - kind: exclusion\n    rule: gambling and (\n"
+                               "    effective_from: 2026-01-02\n")
+    rows, problems = read_mandates(tmp_path)
+    assert rows.select("rule", "sector", "industry", "tag_rule", "max_weight").rows() == [
+        ("exclusion", "energy", None, None, None),
+        ("exclusion", None, None, "tobacco or weapons or (gambling and not esg_leader)", None),
+        ("sector_cap", None, "semiconductors", None, 0.05)]
+    assert rows["reason"][0] == "faith screen" and rows["source"][0] == "firm/mandates/H1.yaml:3"
+    assert [(p["household_id"], p["row"]) for p in problems] == [("H2", 3)]  # the entry's line
+    assert "ends too early" in problems[0]["reason"]
+
+
+def test_screens_become_never_hold_rows_per_matching_security():
+    from data_contracts.mandates import screened
+
+    securities = frames()[2]
+    entries = pl.DataFrame([mandate("exclusion", None) | dict(sector="energy"),
+                            mandate("exclusion", None) | dict(tag_rule="esg_leader and not fossil_fuel"),
+                            mandate("never_buy", "GE")], schema=MANDATE_SCHEMA)
+    out = screened(entries, securities).sort("security_id")
+    assert out.select("security_id", "rule").rows() == [("GE", "never_buy"), ("TSLA", "never_hold"), ("XOM", "never_hold")]
+
+
+def test_a_screen_that_empties_an_asset_class_of_the_model_is_a_conflict():
+    households, accounts, securities, prices, lots = frames()
+    households = households.with_columns(pl.lit("M").alias("model_id"))
+    models = pl.DataFrame({"model_id": ["M", "M"], "security_id": ["XOM", "TSLA"], "target_weight": [0.5, 0.5]})
+    screen = pl.DataFrame([mandate("exclusion", None) | dict(tag_rule="fossil_fuel or esg_leader")], schema=MANDATE_SCHEMA)
+    _, problems = check_mandates(screen, AS_OF, households, accounts, securities, prices, lots, models)
+    assert [p["reason"] for p in problems if p["severity"] == "error"] == [
+        "firm/mandates/H1.yaml:3: the screens leave no security of asset class us_large_cap in model M"]
+    only_xom = pl.DataFrame([mandate("exclusion", None) | dict(sector="energy")], schema=MANDATE_SCHEMA)
+    assert check_mandates(only_xom, AS_OF, households, accounts, securities, prices, lots, models)[1] == []
+
+
+def test_screened_weight_goes_to_the_other_securities_of_its_class():
+    from data_contracts.mandates import redistribute
+
+    # A 0.3 and B 0.2 are equity, C 0.5 bonds; A screened: B gets all of A's 0.3 (its class's only peer).
+    out = redistribute({"A": 0.3, "B": 0.2, "C": 0.5}, {"A"}, {"A": "eq", "B": "eq", "C": "bd"})
+    assert out == pytest.approx({"A": 0.0, "B": 0.5, "C": 0.5})
+    # With two peers, pro rata: B 0.2 and D 0.1 share A's 0.3 as 2:1 → B 0.4, D 0.2.
+    out = redistribute({"A": 0.3, "B": 0.2, "D": 0.1, "C": 0.4}, {"A"}, {"A": "eq", "B": "eq", "D": "eq", "C": "bd"})
+    assert out == pytest.approx({"A": 0.0, "B": 0.4, "D": 0.2, "C": 0.4})
+
+
+def test_a_sector_cap_sells_down_to_it():
+    # $1,000 of A (sector energy), model 50 % A / 50 % B: unrestricted it keeps $500 of A. Capped at
+    # 20 % of $1,000, A may keep only $200: it sells $800 and buys $800 of B (cash target 0).
+    cap = pl.DataFrame([mandate("sector_cap", None) | dict(sector="energy", max_weight=0.2)], schema=MANDATE_SCHEMA)
+    p = with_mandates(household(), cap, {"A": "energy", "B": "utilities"}, {})
+    assert p.group_cap_usd.tolist() == [200.0]
+    sol = solve_household(p, FRACTIONAL)
+    assert sol.lot_sold_usd.tolist() == pytest.approx([800.0]) and sol.buy_usd.sum() == pytest.approx(800.0)
+    assert verify(sol) == []

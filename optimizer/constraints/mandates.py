@@ -9,6 +9,9 @@ never hold    H⁰_{a,s} − Σ_{l∈(a,s)} u_l + v_{a,s} ≤ M_{a,s}      (a ro
               sell faster when that pays (never hold implies never buy)
 hold at least Σ_{a∈A_k} (H⁰_{a,s_k} − Σ_{l∈(a,s_k)} u_l + v_{a,s_k}) ≥ K_k   (a row per favoured k;
               A_k is the household's accounts, or the one account the mandate names)
+sector cap    Σ_{s∈g} Σ_a (H⁰_{a,s} − Σ_{l∈(a,s)} u_l + v_{a,s}) ≤ Q_g = max weight × V   (a row per cap g,
+              a sector or an industry)
+Screens (sector, industry, tag rules) arrive here as never-hold rows per security they match.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def _holding_row(p: HouseholdProblem, lay: Layout, accounts: np.ndarray, s: int)
 
 def holding_limit_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
     rows, cols, vals, lo, hi = [], [], [], [], []
-    if p.max_holding_usd is None and p.hold_min_security is None:
+    if p.max_holding_usd is None and p.hold_min_security is None and p.group_cap_members is None:
         return RowBlock("holding limits", np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0),
                         np.zeros(0), np.zeros(0))
     held = p.holdings_usd
@@ -56,6 +59,13 @@ def holding_limit_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
         c, v = _holding_row(p, lay, scope, s)
         rows.append(np.full(len(c), len(lo))), cols.append(c), vals.append(v)
         lo.append(amount - held[scope, s].sum()), hi.append(np.inf)
+    everyone = np.arange(p.n_accounts)
+    for members, cap in zip(*(() if p.group_cap_members is None else (p.group_cap_members, p.group_cap_usd))):
+        parts = [_holding_row(p, lay, everyone, s) for s in np.flatnonzero(members)]
+        c = np.concatenate([x[0] for x in parts]) if parts else np.zeros(0, dtype=np.int64)
+        v = np.concatenate([x[1] for x in parts]) if parts else np.zeros(0)
+        rows.append(np.full(len(c), len(lo))), cols.append(c), vals.append(v)
+        lo.append(-np.inf), hi.append(cap - held[:, members].sum())
     empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
     return RowBlock("holding limits",
                     rows=np.concatenate(rows) if rows else empty_i, cols=np.concatenate(cols) if cols else empty_i,
