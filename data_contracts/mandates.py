@@ -34,14 +34,36 @@ and the history stays auditable in the file itself::
         sector: information_technology   # or industry: semiconductors
         max_weight: 0.25
         effective_from: 2026-01-02
+      - kind: asset_allocation     # real estate to zero; the other classes keep their proportions
+        weights: {us_reits: 0.0}
+        effective_from: 2026-01-02
+      - kind: glide_path           # applied like an asset allocation, by whole steps since start
+        start: 2026-01-01
+        end: 2036-01-01
+        step: annual               # or quarterly
+        start_weights: {us_large_cap: 0.6, us_aggregate_bonds: 0.3, cash: 0.1}
+        end_weights: {us_large_cap: 0.3, us_aggregate_bonds: 0.6, cash: 0.1}
+        effective_from: 2026-01-01
+      - kind: cash_rules
+        account_id: A00000123
+        min_usd: 5000              # a reserve never invested
+        max_usd: 50000             # beyond it, invest
+        scheduled_withdrawals: [{date: 2027-01-15, amount_usd: 12000}]
+        set_aside_days: 30         # raised this long before its date
+        effective_from: 2026-01-02
 
 Security restrictions: never buy, never sell, never trade (both), never hold (must be sold,
 tax-aware: the optimizer chooses the lots, over the horizon up to ``sell_by``; without it, now).
 ``hold_at_least``: the household keeps at least that many dollars of a favoured security.
 ``exclusion``: every security of the sectors or industries, with any of the tags, or matching the
-rule, is never held and never bought (``screened`` turns a screen into never-hold rows); its model
-weight goes to the model's other securities of the same asset class (``redistribute``).
+rule, is never held and never bought (``mandate_rules.screened`` turns a screen into never-hold
+rows); its model weight goes to the model's other securities of the same asset class
+(``mandate_rules.redistribute``).
 ``sector_cap``: at most that fraction of the household's value in a sector or an industry.
+``asset_allocation`` and ``glide_path``: the household's own class weights (``cash`` is a class),
+applied in file order on top of the model (``mandate_rules.allocate``): named classes take their
+weight, the others are rescaled pro rata, securities keep their shares within their class.
+``cash_rules``: an account's minimum and maximum cash, and withdrawals set aside ahead of time.
 
 Files are validated by these pydantic models. A file that does not parse, or an entry that breaks
 its model, holds the household back (trading without a client's restriction could break it); the
@@ -56,14 +78,16 @@ from typing import Annotated, Literal, Optional, Union
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data_contracts.inputs import Record, usd
+from data_contracts.tag_rules import TagRule
 from data_contracts.types import AccountId, HouseholdId, SecurityId
 
 MANDATE_DIR = "firm/mandates"
 SUFFIXES = (".yaml", ".yml", ".json")
-Rule = Literal["never_buy", "never_sell", "never_trade", "never_hold", "hold_at_least", "exclusion", "sector_cap"]
+Rule = Literal["never_buy", "never_sell", "never_trade", "never_hold", "hold_at_least", "exclusion", "sector_cap",
+               "asset_allocation", "glide_path", "cash_rules"]
 
 
 class _Entry(BaseModel):
@@ -141,73 +165,89 @@ class SectorCap(_Entry):
         return self
 
 
-Mandate = Annotated[Union[SecurityRestriction, HoldAtLeast, Exclusion, SectorCap], Field(discriminator="kind")]
-KINDS = ("security_restriction", "hold_at_least", "exclusion", "sector_cap")
+def _weights_ok(weights: dict[str, float]) -> dict[str, float]:
+    bad = {c: w for c, w in weights.items() if not 0 <= w <= 1}
+    if bad:
+        raise ValueError(f"weights must be between 0 and 1 ({bad})")
+    if sum(weights.values()) > 1 + 1e-9:
+        raise ValueError(f"weights add up to {sum(weights.values()):g}, more than 1")
+    return weights
 
 
-class TagRule:
-    """A boolean rule over a security's tags: names, ``and``, ``or``, ``not``, parentheses.
+class AssetAllocation(_Entry):
+    """Class weights of the household's own (e.g. real estate to zero, or to 10 %); the classes not
+    named keep their proportions and are rescaled to what is left; securities keep their shares
+    within their class. ``cash`` names the cash weight."""
 
-    Parsed once into nested tuples (no eval): ``or`` binds loosest, then ``and``, then ``not``.
-    """
+    kind: Literal["asset_allocation"]
+    weights: dict[str, float] = Field(min_length=1)
 
-    def __init__(self, text: str) -> None:
-        import re
+    _weights = field_validator("weights")(_weights_ok)
 
-        self.text = text
-        self._tokens = re.findall(r"\(|\)|[A-Za-z0-9_.\-]+|\S", text)
-        self._at = 0
-        self.tree = self._or()
-        if self._at != len(self._tokens):
-            raise ValueError(f"rule {text!r}: unexpected {self._tokens[self._at]!r}")
 
-    def _peek(self) -> str | None:
-        return self._tokens[self._at] if self._at < len(self._tokens) else None
+class GlidePath(_Entry):
+    """Class weights that move from ``start_weights`` on ``start`` to ``end_weights`` on ``end`` by
+    steps (each quarter or year since ``start``); applied as an asset allocation on the run date."""
 
-    def _take(self) -> str:
-        token = self._peek()
-        if token is None:
-            raise ValueError(f"rule {self.text!r}: ends too early")
-        self._at += 1
-        return token
+    kind: Literal["glide_path"]
+    start: dt.date
+    end: dt.date
+    step: Literal["quarterly", "annual"] = "annual"
+    start_weights: dict[str, float] = Field(min_length=1)
+    end_weights: dict[str, float] = Field(min_length=1)
 
-    def _or(self):
-        left = self._and()
-        while self._peek() == "or":
-            self._take()
-            left = ("or", left, self._and())
-        return left
+    _weights = field_validator("start_weights", "end_weights")(_weights_ok)
 
-    def _and(self):
-        left = self._not()
-        while self._peek() == "and":
-            self._take()
-            left = ("and", left, self._not())
-        return left
+    @model_validator(mode="after")
+    def _valid(self):
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
 
-    def _not(self):
-        if self._peek() == "not":
-            self._take()
-            return ("not", self._not())
-        token = self._take()
-        if token == "(":
-            inner = self._or()
-            if self._take() != ")":
-                raise ValueError(f"rule {self.text!r}: missing ')'")
-            return inner
-        if token in ("and", "or", ")") or not (token[0].isalnum() or token[0] == "_"):
-            raise ValueError(f"rule {self.text!r}: unexpected {token!r}")
-        return ("tag", token)
+    def weights_on(self, day: dt.date) -> dict[str, float]:
+        months = 3 if self.step == "quarterly" else 12
+        def steps(d: dt.date) -> int:
+            return max((d.year - self.start.year) * 12 + d.month - self.start.month - (d.day < self.start.day), 0) // months
+        t = 1.0 if day >= self.end else min(steps(day) / max(steps(self.end), 1), 1.0)
+        classes = sorted(set(self.start_weights) | set(self.end_weights))
+        return {c: self.start_weights.get(c, 0.0) + t * (self.end_weights.get(c, 0.0) - self.start_weights.get(c, 0.0))
+                for c in classes}
 
-    def matches(self, tags: set[str]) -> bool:
-        def ev(node) -> bool:
-            op = node[0]
-            if op == "tag":
-                return node[1] in tags
-            if op == "not":
-                return not ev(node[1])
-            return ev(node[1]) and ev(node[2]) if op == "and" else ev(node[1]) or ev(node[2])
-        return ev(self.tree)
+
+class ScheduledWithdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    date: dt.date
+    amount_usd: float = Field(gt=0)
+
+
+class CashRules(_Entry):
+    """One account's cash: a minimum (reserve never invested), a maximum (beyond it, invest), and
+    withdrawals set aside ``set_aside_days`` before their date."""
+
+    kind: Literal["cash_rules"]
+    account_id: AccountId
+    min_usd: Optional[float] = Field(None, ge=0)
+    max_usd: Optional[float] = Field(None, ge=0)
+    scheduled_withdrawals: list[ScheduledWithdrawal] = Field(default_factory=list)
+    set_aside_days: int = Field(30, ge=0, le=366)
+
+    @model_validator(mode="after")
+    def _valid(self):
+        if self.min_usd is not None and self.max_usd is not None and self.min_usd > self.max_usd:
+            raise ValueError(f"min_usd {self.min_usd:g} is above max_usd {self.max_usd:g}")
+        return self
+
+    def set_aside_usd(self, day: dt.date) -> float:
+        """Withdrawals due within the set-aside window from ``day`` (inclusive), to hold as cash now."""
+        last = day + dt.timedelta(days=self.set_aside_days)
+        return sum(w.amount_usd for w in self.scheduled_withdrawals if day <= w.date <= last)
+
+
+Mandate = Annotated[Union[SecurityRestriction, HoldAtLeast, Exclusion, SectorCap, AssetAllocation, GlidePath, CashRules],
+                    Field(discriminator="kind")]
+KINDS = ("security_restriction", "hold_at_least", "exclusion", "sector_cap", "asset_allocation", "glide_path", "cash_rules")
+SPEC_KINDS = {"asset_allocation": AssetAllocation, "glide_path": GlidePath, "cash_rules": CashRules}
 
 
 class MandateFile(BaseModel):
@@ -233,6 +273,7 @@ class MandateRecord(Record):
     tag_rule: Optional[str] = Field(None, description="exclusion: a rule over tags (a tag list becomes 'a or b').")
     max_weight: Optional[float] = Field(None, description="sector_cap: most of the household's value in it.",
                                         json_schema_extra={"unit": "fraction"})
+    spec: Optional[str] = Field(None, description="asset_allocation, glide_path, cash_rules: the entry as JSON.")
     source: str = Field(description="File and line of the entry, e.g. firm/mandates/H1.yaml:12.")
     reason: Optional[str] = Field(None, description="Why, as the file says.")
 
@@ -240,7 +281,7 @@ class MandateRecord(Record):
 MANDATE_SCHEMA = {
     "household_id": pl.String, "account_id": pl.String, "security_id": pl.String, "rule": pl.String,
     "effective_from": pl.Date, "effective_to": pl.Date, "sell_by": pl.Date, "amount_usd": pl.Float64,
-    "sector": pl.String, "industry": pl.String, "tag_rule": pl.String, "max_weight": pl.Float64,
+    "sector": pl.String, "industry": pl.String, "tag_rule": pl.String, "max_weight": pl.Float64, "spec": pl.String,
     "source": pl.String, "reason": pl.String,
 }
 
@@ -292,6 +333,8 @@ def _read_file(path: Path, label: str) -> tuple[list[tuple], list[dict]]:
             rows.append(row | dict(security_id=m.security_id, rule=m.rule))
         elif isinstance(m, HoldAtLeast):
             rows.append(row | dict(security_id=m.security_id, rule="hold_at_least", amount_usd=m.amount_usd))
+        elif isinstance(m, (AssetAllocation, GlidePath, CashRules)):
+            rows.append(row | dict(rule=m.kind, spec=m.model_dump_json()))
         elif isinstance(m, SectorCap):
             rows.append(row | dict(rule="sector_cap", sector=m.sector, industry=m.industry, max_weight=m.max_weight))
         else:  # one row per criterion of the screen, all pointing at its line
@@ -328,138 +371,3 @@ def _line(node: yaml.Node | None, loc: tuple) -> int | None:
             break
         line = node.start_mark.line + 1
     return line
-
-
-def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFrame, accounts: pl.DataFrame,
-                   securities: pl.DataFrame, prices: pl.DataFrame, lots: pl.DataFrame,
-                   models: pl.DataFrame | None = None) -> tuple[pl.DataFrame, list[dict]]:
-    """(the mandates in force on ``as_of`` of known households, problems in plain words).
-
-    Found before solving: a mandate of an unknown household (firm-level) or of an account that is not
-    the household's; a restriction on a security the master does not know (a warning: nothing to
-    enforce); a favoured security that is unknown or unpriced; and conflicts between mandates of one
-    household — never hold what may never be sold, hold at least what may never be held, hold at
-    least more than is held of what may never be bought, a screen that removes every security of an
-    asset class of the household's model. An error holds the household back. Screens are checked
-    through the never_hold rows they become (``screened``).
-    """
-    live = in_force(mandates, as_of)
-    problems: list[dict] = []
-
-    def report(rows: pl.DataFrame, severity: str, field: str, reason: pl.Expr, household: bool = True) -> None:
-        for r in rows.with_columns(reason.alias("_why")).iter_rows(named=True):
-            file, _, line = r["source"].rpartition(":")
-            problems.append(dict(household_id=r["household_id"] if household else None, severity=severity,
-                                 stage="validate", file=file or r["source"], row=int(line) if line.isdigit() else None,
-                                 field=field, reason=f"{r['source']}: {r['_why']}"))
-
-    unknown = live.join(households.select("household_id"), on="household_id", how="anti")
-    report(unknown, "error", "household_id", pl.format("household {} is not in the households file", "household_id"),
-           household=False)
-    live = live.join(households.select("household_id"), on="household_id", how="semi")
-    raw = live  # what is staged: the entries as written (screens unexpanded), of known households
-    theirs = accounts.select("account_id", pl.col("household_id").alias("owner"))
-    wrong = live.filter(pl.col("account_id").is_not_null()).join(theirs, on="account_id", how="left").filter(
-        pl.col("owner").is_null() | (pl.col("owner") != pl.col("household_id")))
-    report(wrong, "error", "account_id", pl.format("account {} is not an account of household {}", "account_id", "household_id"))
-
-    caps = live.filter(pl.col("rule") == "sector_cap")
-    for column in ("sector", "industry"):
-        unknown_group = caps.filter(pl.col(column).is_not_null()).join(
-            securities.select(pl.col(column)).drop_nulls().unique(), on=column, how="anti")
-        report(unknown_group, "warning", column, pl.format(f"sector_cap on {column} {{}}, which no security has: nothing to cap",
-                                                           column))
-    screens = live.filter(pl.col("rule") == "exclusion")
-    live = screened(live.filter(pl.col("rule") != "sector_cap"), securities)
-    if models is not None and screens.height:
-        report(_emptied_classes(live, households, models, securities), "error", "rule", pl.format(
-            "the screens leave no security of asset class {} in model {}", "asset_class", "model_id"))
-
-    known = securities.select("security_id")
-    priced = prices.select("security_id", "close_usd")
-    restrictions = live.filter(pl.col("rule") != "hold_at_least")
-    report(restrictions.join(known, on="security_id", how="anti"), "warning", "security_id",
-           pl.format("{} on {}, which the securities master does not know: nothing to enforce", "rule", "security_id"))
-    favoured = live.filter(pl.col("rule") == "hold_at_least")
-    report(favoured.join(priced, on="security_id", how="anti"), "error", "security_id",
-           pl.format("hold at least ${} of {}, which has no price: it cannot be bought or valued",
-                     pl.col("amount_usd").round(2), "security_id"))
-
-    # Conflicts within a household (an account-scoped entry overlaps the household-wide one).
-    def pairs(left: str | list[str], right: list[str]) -> pl.DataFrame:
-        a = live.filter(pl.col("rule").is_in([left] if isinstance(left, str) else left))
-        b = live.filter(pl.col("rule").is_in(right)).select("household_id", "security_id", pl.col("account_id").alias("acc_b"),
-                                                           pl.col("rule").alias("rule_b"), pl.col("source").alias("source_b"))
-        both = a.join(b, on=["household_id", "security_id"])
-        return both.filter(pl.col("account_id").is_null() | pl.col("acc_b").is_null() | (pl.col("account_id") == pl.col("acc_b")))
-
-    report(pairs("never_hold", ["never_sell", "never_trade"]), "error", "rule",
-           pl.format("never hold {} conflicts with {} ({}): it must be sold and may not be", "security_id", "rule_b", "source_b"))
-    report(pairs("hold_at_least", ["never_hold"]), "error", "rule",
-           pl.format("hold at least {} conflicts with never hold ({})", "security_id", "source_b"))
-    value = lots.join(priced, on="security_id").group_by("household_id", "security_id").agg(
-        (pl.col("quantity_shares") * pl.col("close_usd")).sum().alias("held_usd"))
-    short = pairs("hold_at_least", ["never_buy", "never_trade"]).join(value, on=["household_id", "security_id"], how="left") \
-        .with_columns(pl.col("held_usd").fill_null(0.0)).filter(pl.col("held_usd") < pl.col("amount_usd"))
-    report(short, "error", "amount_usd", pl.format(
-        "hold at least ${} of {} but only ${} is held and {} ({}) forbids buying more", pl.col("amount_usd").round(2),
-        "security_id", pl.col("held_usd").round(2), "rule_b", "source_b"))
-    return raw, problems
-
-
-def _emptied_classes(live: pl.DataFrame, households: pl.DataFrame, models: pl.DataFrame,
-                     securities: pl.DataFrame) -> pl.DataFrame:
-    """(household, model, asset class, source) where household-wide never-hold rows cover every
-    security of that class in the household's model."""
-    gone = live.filter((pl.col("rule") == "never_hold") & pl.col("account_id").is_null()).select(
-        "household_id", "security_id", "source")
-    model_rows = households.select("household_id", "model_id").join(models.filter(pl.col("target_weight") > 0),
-                                                                    on="model_id").join(
-        securities.select("security_id", "asset_class"), on="security_id")
-    marked = model_rows.join(gone, on=["household_id", "security_id"], how="left")
-    per_class = marked.group_by("household_id", "model_id", "asset_class").agg(
-        pl.col("source").is_not_null().all().alias("all_gone"), pl.col("source").drop_nulls().first())
-    return per_class.filter(pl.col("all_gone")).sort("household_id", "asset_class")
-
-
-def screened(mandates: pl.DataFrame, securities: pl.DataFrame) -> pl.DataFrame:
-    """The mandates with each exclusion row turned into one never_hold row per security it matches
-    (by sector, industry or tag rule; same account, sell_by and source)."""
-    exclusions = mandates.filter(pl.col("rule") == "exclusion")
-    if exclusions.height == 0:
-        return mandates
-    sec = securities.select("security_id", "sector", "industry", "tags")
-    tags = {s: set((t or "").split(";")) - {""} for s, t in zip(sec["security_id"].to_list(), sec["tags"].to_list())}
-    memo: dict[tuple, list[str]] = {}
-
-    def matching(sector: str | None, industry: str | None, rule: str | None) -> list[str]:
-        key = (sector, industry, rule)
-        if key not in memo:
-            if sector is not None:
-                memo[key] = sec.filter(pl.col("sector") == pl.lit(sector))["security_id"].to_list()
-            elif industry is not None:
-                memo[key] = sec.filter(pl.col("industry") == pl.lit(industry))["security_id"].to_list()
-            else:
-                compiled = TagRule(rule)
-                memo[key] = [s for s, t in tags.items() if compiled.matches(t)]
-        return memo[key]
-
-    rows = [r | {"security_id": s, "rule": "never_hold"} for r in exclusions.iter_rows(named=True)
-            for s in matching(r["sector"], r["industry"], r["tag_rule"])]
-    return pl.concat([mandates.filter(pl.col("rule") != "exclusion"), pl.DataFrame(rows, schema=MANDATE_SCHEMA)])
-
-
-def redistribute(target: dict[str, float], excluded: set[str], class_of: dict[str, str]) -> dict[str, float]:
-    """Model weights with ``excluded`` securities at 0 and their weight spread pro rata over the model's
-    other securities of the same asset class (a class with none left keeps its weight where it was:
-    the conflict check holds such a household)."""
-    out = dict(target)
-    for s in sorted(excluded & set(target)):
-        peers = [t for t in out if t not in excluded and class_of.get(t) == class_of.get(s) and out[t] > 0]
-        total = sum(out[t] for t in peers)
-        if not peers or total <= 0:
-            continue
-        for t in peers:
-            out[t] += out[s] * out[t] / total
-        out[s] = 0.0
-    return out

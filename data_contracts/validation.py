@@ -17,7 +17,8 @@ import polars as pl
 from data_contracts.frames import LINE
 from data_contracts.layout import DayFiles
 from data_contracts.expectations import QualityRecorder, reconciliation_expectations
-from data_contracts.mandates import check_mandates, empty_mandates, read_mandates
+from data_contracts.mandate_checks import check_mandates
+from data_contracts.mandates import empty_mandates, read_mandates
 from data_contracts.types import CASH_SECURITY_ID, Severity
 
 EXCEPTION_SCHEMA = {
@@ -251,7 +252,7 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
             pl.col("_file"), pl.col(LINE), "quantity_shares", pl.col("household_id")))
     # 8. Personal mandates (firm/mandates/): well-formed, about this household's accounts, free of conflicts.
     mandate_rows, mandate_problems = read_mandates(day.input_dir)
-    mandates, conflicts = check_mandates(mandate_rows, as_of, households, accounts, securities, prices, lots, models)
+    mandates, conflicts = check_mandates(mandate_rows, as_of, households, accounts, securities, prices, lots, models, cash)
     if mandate_problems or conflicts:
         out.append(pl.DataFrame(mandate_problems + conflicts, schema=EXCEPTION_SCHEMA))
     if quality is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import polars as pl
 
 from data_contracts.config import RunConfig
-from data_contracts.mandates import screened
+from data_contracts.mandate_rules import screened
 from data_contracts.validation import ValidatedDay
 from optimizer.verify import CASH_TOLERANCE_USD
 from tasks.problems import wash_sale_windows

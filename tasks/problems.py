@@ -11,7 +11,7 @@ import polars as pl
 from data_contracts.config import RunConfig
 from data_contracts.types import CASH_ASSET_CLASS, CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
 from data_contracts.validation import ValidatedDay
-from data_contracts.mandates import redistribute, screened
+from data_contracts.mandate_rules import allocate_all, cash_rules, class_weights, redistribute, screened
 from optimizer.ledger.estimate import TaxProfile, estimate_tax
 from optimizer.ledger.marginal import marginal_rates
 from optimizer.ledger.netting import net_year
@@ -77,10 +77,11 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
         h = row["household_id"]
         get = lambda name: parts[name].get(h, empty[name])  # noqa: E731
         mine = get("mandates")
+        personal = {} if mine.height == 0 else dict(  # most households have none: skip the frame work
+            favoured=_favoured(mine, sec_row), excluded=_excluded(mine), own_weights=class_weights(mine, day.as_of))
         problem = _problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
                            sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
-                           sec_substitute_cost, day.as_of, config, favoured=_favoured(mine, sec_row),
-                           excluded=_excluded(mine))
+                           sec_substitute_cost, day.as_of, config, **personal)
         problems.append(with_mandates(problem, mine, sec_sector, sec_industry))
     return problems
 
@@ -116,9 +117,12 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
              buys: pl.DataFrame, sec_row: dict[str, int], sec_price: np.ndarray, sec_class: np.ndarray,
              sec_group: np.ndarray, sec_exposure: np.ndarray, exposure_names: tuple[str, ...],
              sec_substitute: dict[str, str | None], sec_substitute_cost: np.ndarray, as_of: dt.date,
-             config: RunConfig, favoured: set[str] = frozenset(), excluded: set[str] = frozenset()) -> HouseholdProblem:
+             config: RunConfig, favoured: set[str] = frozenset(), excluded: set[str] = frozenset(),
+             own_weights: list[dict[str, float]] | None = None) -> HouseholdProblem:
     target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
     cash_target = target.pop(CASH_SECURITY_ID, 0.0)
+    if own_weights:  # the household's own class weights (asset allocation, glide path), checked at validation
+        target, cash_target, _ = allocate_all(target, cash_target, own_weights, {t: sec_class[sec_row[t]] for t in target})
     if excluded:  # screened out or never held: the weight goes to the class's other model securities
         target = redistribute(target, set(excluded), {t: sec_class[sec_row[t]] for t in target if t in sec_row})
     # A model security's substitute (if priced and not itself in the model) stands in after a harvest.
@@ -213,13 +217,22 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
             cap[a, s] = np.minimum(cap[a, s], held[a, s] * days_left / (days_left + 1))
         if rule == "hold_at_least":
             mins.append((-1 if m["account_id"] is None else acc[m["account_id"]], s, m["amount_usd"]))
+    min_cash, max_cash = p.min_cash_usd.copy(), p.cash_ceiling_usd.copy()
+    withdrawal = np.zeros(p.n_accounts) if p.withdrawal_usd is None else p.withdrawal_usd.copy()
+    for r in cash_rules(mandates):
+        a = acc[r.account_id]
+        min_cash[a] = max(min_cash[a], r.min_usd or 0.0)
+        max_cash[a] = min(max_cash[a], np.inf if r.max_usd is None else r.max_usd)
+        withdrawal[a] += r.set_aside_usd(p.as_of)  # set aside ahead of its date: cash the LP must raise
     caps = [(m, "sector" if m["sector"] is not None else "industry") for m in mandates.iter_rows(named=True)
             if m["rule"] == "sector_cap"]
     lookup = {"sector": sector_of or {}, "industry": industry_of or {}}
     members = np.array([[lookup[by].get(s) == m[by] for s in p.security_ids.tolist()] for m, by in caps], dtype=bool)
     mins_a = np.array([m[0] for m in mins], dtype=np.int64)
     return dataclasses.replace(
-        p, buy_forbidden=no_buy, sell_forbidden=no_sell, max_holding_usd=cap,
+        p, buy_forbidden=no_buy, sell_forbidden=no_sell, max_holding_usd=cap, min_cash_usd=min_cash,
+        max_cash_usd=max_cash if np.isfinite(max_cash).any() else p.max_cash_usd,
+        withdrawal_usd=withdrawal if withdrawal.any() else p.withdrawal_usd,
         group_cap_members=members.reshape(len(caps), p.n_securities) if caps else None,
         group_cap_usd=np.array([m["max_weight"] * p.total_value_usd for m, _ in caps]) if caps else None,
         group_cap_names=tuple(f"{by} {m[by]}" for m, by in caps),

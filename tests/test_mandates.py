@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_contracts.mandates import MANDATE_SCHEMA, check_mandates, in_force, read_mandates
+from data_contracts.mandate_checks import check_mandates
+from data_contracts.mandates import MANDATE_SCHEMA, in_force, read_mandates
 from optimizer.errors import HouseholdInfeasible
 from optimizer.problem import SolveParams
 from optimizer.solve import solve_household
@@ -250,7 +251,7 @@ def test_the_daily_run_enforces_mandates_and_holds_a_household_with_a_broken_fil
 # --- screens and caps
 
 def test_tag_rules_parse_and_match():
-    from data_contracts.mandates import TagRule
+    from data_contracts.tag_rules import TagRule
 
     rule = TagRule("fossil_fuel or (tobacco and not esg_leader)")
     assert rule.matches({"fossil_fuel"}) and rule.matches({"tobacco"})
@@ -287,7 +288,7 @@ mandates:
 
 
 def test_screens_become_never_hold_rows_per_matching_security():
-    from data_contracts.mandates import screened
+    from data_contracts.mandate_rules import screened
 
     securities = frames()[2]
     entries = pl.DataFrame([mandate("exclusion", None) | dict(sector="energy"),
@@ -310,7 +311,7 @@ def test_a_screen_that_empties_an_asset_class_of_the_model_is_a_conflict():
 
 
 def test_screened_weight_goes_to_the_other_securities_of_its_class():
-    from data_contracts.mandates import redistribute
+    from data_contracts.mandate_rules import redistribute
 
     # A 0.3 and B 0.2 are equity, C 0.5 bonds; A screened: B gets all of A's 0.3 (its class's only peer).
     out = redistribute({"A": 0.3, "B": 0.2, "C": 0.5}, {"A"}, {"A": "eq", "B": "eq", "C": "bd"})
@@ -329,3 +330,139 @@ def test_a_sector_cap_sells_down_to_it():
     sol = solve_household(p, FRACTIONAL)
     assert sol.lot_sold_usd.tolist() == pytest.approx([800.0]) and sol.buy_usd.sum() == pytest.approx(800.0)
     assert verify(sol) == []
+
+
+# --- custom allocations, glide paths, cash rules
+
+CLASS_OF = {"A": "eq", "B": "us_reits", "C": "bd"}
+
+
+def test_real_estate_to_zero_rescales_the_other_classes():
+    from data_contracts.mandate_rules import allocate
+
+    # Model A 60 % equity, B 10 % real estate, C 29 % bonds, cash 1 %. Real estate to zero: the other
+    # 90 % is scaled by 1/0.9 → A 66.67 %, C 32.22 %, cash 1.11 %.
+    target, cash, problems = allocate({"A": 0.6, "B": 0.1, "C": 0.29}, 0.01, {"us_reits": 0.0}, CLASS_OF)
+    assert problems == []
+    assert target == pytest.approx({"A": 0.6 / 0.9, "B": 0.0, "C": 0.29 / 0.9}) and cash == pytest.approx(0.01 / 0.9)
+    # Double real estate to 20 %: the rest shares 80 % in its proportions (× 0.8/0.9).
+    target, cash, _ = allocate({"A": 0.6, "B": 0.1, "C": 0.29}, 0.01, {"us_reits": 0.2}, CLASS_OF)
+    assert target == pytest.approx({"A": 0.6 * 0.8 / 0.9, "B": 0.2, "C": 0.29 * 0.8 / 0.9})
+    assert sum(target.values()) + cash == pytest.approx(1.0)
+
+
+def test_a_class_the_model_does_not_hold_cannot_be_raised():
+    from data_contracts.mandate_rules import allocate
+
+    target, cash, problems = allocate({"A": 0.99}, 0.01, {"commodities": 0.05}, CLASS_OF)
+    assert problems == ["the model holds no commodities to give it 5.0%"] and target == {"A": 0.99}
+    # Cash needs no security: 5 % cash from a 1 % model scales A to 95 %.
+    target, cash, problems = allocate({"A": 0.99}, 0.01, {"cash": 0.05}, CLASS_OF)
+    assert problems == [] and cash == 0.05 and target["A"] == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize("step, day, equity", [
+    ("annual", dt.date(2026, 11, 20), 0.8),  # no whole year since 1 Jan 2026: the start weights
+    ("annual", dt.date(2028, 6, 30), 0.6),  # 2 of 4 years: half way, 0.8 + 0.5 × (0.4 − 0.8)
+    ("annual", dt.date(2031, 1, 1), 0.4),  # after the end: the end weights
+    ("quarterly", dt.date(2026, 11, 20), 0.8 - 3 / 16 * 0.4),  # 3 whole quarters of 16
+])
+def test_glide_path_steps(step, day, equity):
+    from data_contracts.mandates import GlidePath
+
+    g = GlidePath(kind="glide_path", effective_from=dt.date(2026, 1, 1), start=dt.date(2026, 1, 1),
+                  end=dt.date(2030, 1, 1), step=step, start_weights={"eq": 0.8, "bd": 0.2}, end_weights={"eq": 0.4, "bd": 0.6})
+    w = g.weights_on(day)
+    assert w["eq"] == pytest.approx(equity) and w["eq"] + w["bd"] == pytest.approx(1.0)
+
+
+def cash_rule(account="T", **spec):
+    from data_contracts.mandates import CashRules
+
+    entry = CashRules(kind="cash_rules", account_id=account, effective_from=dt.date(2026, 1, 1), **spec)
+    return mandate("cash_rules", None, account=account) | dict(spec=entry.model_dump_json())
+
+
+def test_withdrawals_are_set_aside_within_their_window():
+    from data_contracts.mandates import CashRules
+
+    r = CashRules(kind="cash_rules", account_id="T", effective_from=dt.date(2026, 1, 1), set_aside_days=30,
+                  scheduled_withdrawals=[{"date": "2026-12-01", "amount_usd": 5000}, {"date": "2027-03-01", "amount_usd": 9000}])
+    assert r.set_aside_usd(AS_OF) == 5000  # 1 Dec is 11 days away; 1 Mar is beyond 30 days
+
+
+def test_cash_rules_keep_a_reserve_and_the_set_aside_withdrawal():
+    # $1,000 of A, no cash, model 50/50: a reserve of $100 plus $300 due on 1 Dec → at least $400 cash.
+    rules = pl.DataFrame([cash_rule(min_usd=100, scheduled_withdrawals=[{"date": "2026-12-01", "amount_usd": 300}])],
+                         schema=MANDATE_SCHEMA)
+    p = with_mandates(household(), rules)
+    assert p.cash_floor_usd.tolist() == [400.0]
+    sol = solve_household(p, FRACTIONAL)
+    assert sol.cash_after_usd[0] == pytest.approx(400.0)  # the cash target is 0: no more than the floor
+    assert verify(sol) == []
+
+
+def test_a_cash_maximum_invests_the_excess():
+    # $2,000 cash and nothing else, model 50/50 A/B, but trading cost 1 %: at most $500 may stay in cash.
+    p = with_mandates(household(cash_usd=np.array([2000.0]), lot_ids=np.array([], dtype=str),
+                                lot_account=np.array([], dtype=int), lot_security=np.array([], dtype=int),
+                                lot_quantity_shares=np.array([]), lot_basis_usd=np.array([]),
+                                lot_acquired=np.array([], dtype="datetime64[D]"), lot_loss_sale_blocked=np.array([], dtype=bool)),
+                      pl.DataFrame([cash_rule(max_usd=500)], schema=MANDATE_SCHEMA))
+    sol = solve_household(p, SolveParams(shares="fractional", class_drift_penalty=0.0, security_drift_penalty=0.0,
+                                         trading_cost_rate=0.01))
+    assert sol.cash_after_usd[0] == pytest.approx(500.0)  # trading costs alone would keep it all in cash
+    assert verify(sol) == []
+
+
+def test_cash_and_allocation_conflicts_are_reported_before_solving():
+    households, accounts, securities, prices, lots = frames()
+    households = households.with_columns(pl.lit("M").alias("model_id"))
+    accounts = pl.DataFrame({"account_id": ["A1"], "household_id": ["H1"]})
+    lots = lots.with_columns(pl.lit("A1").alias("account_id"))  # $2,000 of TSLA in A1
+    cash = pl.DataFrame({"account_id": ["A1"], "cash_usd": [500.0]})  # worth $2,500 in all
+    models = pl.DataFrame({"model_id": ["M"], "security_id": ["TSLA"], "target_weight": [1.0]})
+    entries = pl.DataFrame([
+        cash_rule("A1", min_usd=3000),  # more than $2,500: a warning (it will be relaxed)
+        cash_rule("A1", scheduled_withdrawals=[{"date": "2026-11-30", "amount_usd": 4000}]),  # cannot be paid: error
+        mandate("asset_allocation", None, line=20) | dict(spec='{"kind": "asset_allocation", "weights": {"commodities": 0.1}, '
+                                                              '"effective_from": "2026-01-01"}'),
+    ], schema=MANDATE_SCHEMA)
+    _, problems = check_mandates(entries, AS_OF, households, accounts, securities, prices, lots, models, cash)
+    words = sorted((p["severity"], p["reason"].split(": ", 1)[1]) for p in problems)
+    assert words == [
+        ("error", "the model holds no commodities to give it 10.0%"),
+        ("error", "withdrawals of $4,000.00 due within 30 days are more than account A1 holds ($2,500.00)"),
+        ("warning", "cash minimum $3,000.00 is more than account A1 holds ($2,500.00): it will be relaxed, and reported"),
+    ]
+
+
+def test_allocation_glide_path_and_cash_entries_are_read_and_checked(tmp_path):
+    write(tmp_path, "H1.yaml", """household_id: H1
+mandates:
+  - kind: glide_path
+    start: 2026-01-01
+    end: 2036-01-01
+    start_weights: {us_large_cap: 0.7, us_aggregate_bonds: 0.3}
+    end_weights: {us_large_cap: 0.3, us_aggregate_bonds: 0.7}
+    effective_from: 2026-01-01
+  - kind: cash_rules
+    account_id: A1
+    min_usd: 2500
+    scheduled_withdrawals: [{date: 2026-12-15, amount_usd: 10000}]
+    effective_from: 2026-01-01
+  - kind: asset_allocation
+    weights: {us_reits: 0.7, cash: 0.5}
+    effective_from: 2026-01-01
+""")
+    rows, problems = read_mandates(tmp_path)
+    assert rows.height == 0  # one bad entry rejects the file: the household is held, not half-mandated
+    assert [(p["row"], p["field"]) for p in problems] == [(15, "weights")]  # the third entry's weights
+    assert "add up to 1.2, more than 1" in problems[0]["reason"]
+    write(tmp_path, "H1.yaml", (tmp_path / "firm/mandates/H1.yaml").read_text().replace("cash: 0.5", "cash: 0.05"))
+    rows, problems = read_mandates(tmp_path)
+    assert problems == [] and rows["rule"].to_list() == ["glide_path", "cash_rules", "asset_allocation"]
+    from data_contracts.mandate_rules import class_weights
+
+    # In file order: the glide path's weights on 20 Nov 2026 (no whole year yet: the start), then the allocation.
+    assert class_weights(rows, AS_OF) == [{"us_aggregate_bonds": 0.3, "us_large_cap": 0.7}, {"us_reits": 0.7, "cash": 0.05}]

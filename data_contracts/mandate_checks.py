@@ -1,0 +1,150 @@
+"""Mandates checked before solving: whose they are, what they name, and whether they conflict."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from data_contracts.mandate_rules import allocate_all, class_weights, screened
+from data_contracts.mandates import SPEC_KINDS, CashRules, in_force
+
+
+def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFrame, accounts: pl.DataFrame,
+                   securities: pl.DataFrame, prices: pl.DataFrame, lots: pl.DataFrame,
+                   models: pl.DataFrame | None = None, cash: pl.DataFrame | None = None) -> tuple[pl.DataFrame, list[dict]]:
+    """(the mandates in force on ``as_of`` of known households, problems in plain words).
+
+    Found before solving: a mandate of an unknown household (firm-level) or of an account that is not
+    the household's; a restriction on a security the master does not know (a warning: nothing to
+    enforce); a favoured security that is unknown or unpriced; and conflicts between mandates of one
+    household — never hold what may never be sold, hold at least what may never be held, hold at
+    least more than is held of what may never be bought, a screen that removes every security of an
+    asset class of the household's model. An error holds the household back. Screens are checked
+    through the never_hold rows they become (``screened``).
+    """
+    live = in_force(mandates, as_of)
+    problems: list[dict] = []
+
+    def report(rows: pl.DataFrame, severity: str, field: str, reason: pl.Expr, household: bool = True) -> None:
+        for r in rows.with_columns(reason.alias("_why")).iter_rows(named=True):
+            file, _, line = r["source"].rpartition(":")
+            problems.append(dict(household_id=r["household_id"] if household else None, severity=severity,
+                                 stage="validate", file=file or r["source"], row=int(line) if line.isdigit() else None,
+                                 field=field, reason=f"{r['source']}: {r['_why']}"))
+
+    unknown = live.join(households.select("household_id"), on="household_id", how="anti")
+    report(unknown, "error", "household_id", pl.format("household {} is not in the households file", "household_id"),
+           household=False)
+    live = live.join(households.select("household_id"), on="household_id", how="semi")
+    raw = live  # what is staged: the entries as written (screens unexpanded), of known households
+    theirs = accounts.select("account_id", pl.col("household_id").alias("owner"))
+    wrong = live.filter(pl.col("account_id").is_not_null()).join(theirs, on="account_id", how="left").filter(
+        pl.col("owner").is_null() | (pl.col("owner") != pl.col("household_id")))
+    report(wrong, "error", "account_id", pl.format("account {} is not an account of household {}", "account_id", "household_id"))
+
+    caps = live.filter(pl.col("rule") == "sector_cap")
+    for column in ("sector", "industry"):
+        unknown_group = caps.filter(pl.col(column).is_not_null()).join(
+            securities.select(pl.col(column)).drop_nulls().unique(), on=column, how="anti")
+        report(unknown_group, "warning", column, pl.format(f"sector_cap on {column} {{}}, which no security has: nothing to cap",
+                                                           column))
+    screens = live.filter(pl.col("rule") == "exclusion")
+    if models is not None:
+        report(_allocation_problems(live, as_of, households, models, securities), "error", "weights", pl.col("why"))
+    report(_cash_problems(live, as_of, lots, prices, cash).filter(pl.col("severity") == "error"), "error", "min_usd",
+           pl.col("why"))
+    report(_cash_problems(live, as_of, lots, prices, cash).filter(pl.col("severity") == "warning"), "warning", "min_usd",
+           pl.col("why"))
+    live = screened(live.filter(~pl.col("rule").is_in(["sector_cap", *SPEC_KINDS])), securities)
+    if models is not None and screens.height:
+        report(_emptied_classes(live, households, models, securities), "error", "rule", pl.format(
+            "the screens leave no security of asset class {} in model {}", "asset_class", "model_id"))
+
+    known = securities.select("security_id")
+    priced = prices.select("security_id", "close_usd")
+    restrictions = live.filter(pl.col("rule") != "hold_at_least")
+    report(restrictions.join(known, on="security_id", how="anti"), "warning", "security_id",
+           pl.format("{} on {}, which the securities master does not know: nothing to enforce", "rule", "security_id"))
+    favoured = live.filter(pl.col("rule") == "hold_at_least")
+    report(favoured.join(priced, on="security_id", how="anti"), "error", "security_id",
+           pl.format("hold at least ${} of {}, which has no price: it cannot be bought or valued",
+                     pl.col("amount_usd").round(2), "security_id"))
+
+    # Conflicts within a household (an account-scoped entry overlaps the household-wide one).
+    def pairs(left: str | list[str], right: list[str]) -> pl.DataFrame:
+        a = live.filter(pl.col("rule").is_in([left] if isinstance(left, str) else left))
+        b = live.filter(pl.col("rule").is_in(right)).select("household_id", "security_id", pl.col("account_id").alias("acc_b"),
+                                                           pl.col("rule").alias("rule_b"), pl.col("source").alias("source_b"))
+        both = a.join(b, on=["household_id", "security_id"])
+        return both.filter(pl.col("account_id").is_null() | pl.col("acc_b").is_null() | (pl.col("account_id") == pl.col("acc_b")))
+
+    report(pairs("never_hold", ["never_sell", "never_trade"]), "error", "rule",
+           pl.format("never hold {} conflicts with {} ({}): it must be sold and may not be", "security_id", "rule_b", "source_b"))
+    report(pairs("hold_at_least", ["never_hold"]), "error", "rule",
+           pl.format("hold at least {} conflicts with never hold ({})", "security_id", "source_b"))
+    value = lots.join(priced, on="security_id").group_by("household_id", "security_id").agg(
+        (pl.col("quantity_shares") * pl.col("close_usd")).sum().alias("held_usd"))
+    short = pairs("hold_at_least", ["never_buy", "never_trade"]).join(value, on=["household_id", "security_id"], how="left") \
+        .with_columns(pl.col("held_usd").fill_null(0.0)).filter(pl.col("held_usd") < pl.col("amount_usd"))
+    report(short, "error", "amount_usd", pl.format(
+        "hold at least ${} of {} but only ${} is held and {} ({}) forbids buying more", pl.col("amount_usd").round(2),
+        "security_id", pl.col("held_usd").round(2), "rule_b", "source_b"))
+    return raw, problems
+
+
+def _allocation_problems(live: pl.DataFrame, as_of: dt.date, households: pl.DataFrame, models: pl.DataFrame,
+                         securities: pl.DataFrame) -> pl.DataFrame:
+    """Households whose own class weights their model cannot meet (``allocate``'s problems)."""
+    own = live.filter(pl.col("rule").is_in(["asset_allocation", "glide_path"]))
+    rows = []
+    if own.height == 0:
+        return pl.DataFrame(schema={"household_id": pl.String, "source": pl.String, "why": pl.String})
+    class_of = dict(zip(securities["security_id"].to_list(), securities["asset_class"].to_list()))
+    model_of = dict(households.select("household_id", "model_id").iter_rows())
+    for (household,), entries in own.partition_by("household_id", as_dict=True).items():
+        weights = models.filter(pl.col("model_id") == model_of.get(household))
+        target = {s: w for s, w in weights.select("security_id", "target_weight").iter_rows() if s in class_of}
+        cash = float(weights.filter(~pl.col("security_id").is_in(list(class_of)))["target_weight"].sum())
+        _, _, problems = allocate_all(target, cash, class_weights(entries, as_of), class_of)
+        rows += [(household, entries["source"][-1], why) for why in problems]
+    return pl.DataFrame(rows, schema={"household_id": pl.String, "source": pl.String, "why": pl.String}, orient="row")
+
+
+def _cash_problems(live: pl.DataFrame, as_of: dt.date, lots: pl.DataFrame, prices: pl.DataFrame,
+                   cash: pl.DataFrame | None) -> pl.DataFrame:
+    """A cash minimum above the account's value (a warning: it will be relaxed to what the account
+    holds) and withdrawals set aside beyond it (an error: they cannot be paid)."""
+    schema = {"household_id": pl.String, "source": pl.String, "severity": pl.String, "why": pl.String}
+    rules = live.filter(pl.col("rule") == "cash_rules")
+    if rules.height == 0 or cash is None or "account_id" not in lots.columns:
+        return pl.DataFrame(schema=schema)
+    held = lots.join(prices.select("security_id", "close_usd"), on="security_id").group_by("account_id").agg(
+        (pl.col("quantity_shares") * pl.col("close_usd")).sum().alias("held"))
+    value = dict(cash.select("account_id", "cash_usd").join(held, on="account_id", how="left").select(
+        "account_id", pl.col("cash_usd") + pl.col("held").fill_null(0.0)).iter_rows())
+    rows = []
+    for household, account, spec, source in rules.select("household_id", "account_id", "spec", "source").iter_rows():
+        r, worth = CashRules.model_validate_json(spec), value.get(account, 0.0)
+        if r.min_usd is not None and r.min_usd > worth:
+            rows.append((household, source, "warning", f"cash minimum ${r.min_usd:,.2f} is more than account {account} "
+                                                        f"holds (${worth:,.2f}): it will be relaxed, and reported"))
+        if r.set_aside_usd(as_of) > worth:
+            rows.append((household, source, "error", f"withdrawals of ${r.set_aside_usd(as_of):,.2f} due within "
+                                                      f"{r.set_aside_days} days are more than account {account} holds (${worth:,.2f})"))
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _emptied_classes(live: pl.DataFrame, households: pl.DataFrame, models: pl.DataFrame,
+                     securities: pl.DataFrame) -> pl.DataFrame:
+    """(household, model, asset class, source) where household-wide never-hold rows cover every
+    security of that class in the household's model."""
+    gone = live.filter((pl.col("rule") == "never_hold") & pl.col("account_id").is_null()).select(
+        "household_id", "security_id", "source")
+    model_rows = households.select("household_id", "model_id").join(models.filter(pl.col("target_weight") > 0),
+                                                                    on="model_id").join(
+        securities.select("security_id", "asset_class"), on="security_id")
+    marked = model_rows.join(gone, on=["household_id", "security_id"], how="left")
+    per_class = marked.group_by("household_id", "model_id", "asset_class").agg(
+        pl.col("source").is_not_null().all().alias("all_gone"), pl.col("source").drop_nulls().first())
+    return per_class.filter(pl.col("all_gone")).sort("household_id", "asset_class")
