@@ -49,7 +49,6 @@ def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFr
             securities.select(pl.col(column)).drop_nulls().unique(), on=column, how="anti")
         report(unknown_group, "warning", column, pl.format(f"sector_cap on {column} {{}}, which no security has: nothing to cap",
                                                            column))
-    screens = live.filter(pl.col("rule") == "exclusion")
     if models is not None:
         report(_allocation_problems(live, as_of, households, models, securities), "error", "weights", pl.col("why"))
     report(_cash_problems(live, as_of, lots, prices, cash).filter(pl.col("severity") == "error"), "error", "min_usd",
@@ -57,9 +56,10 @@ def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFr
     report(_cash_problems(live, as_of, lots, prices, cash).filter(pl.col("severity") == "warning"), "warning", "min_usd",
            pl.col("why"))
     live = screened(live.filter(~pl.col("rule").is_in(["sector_cap", *SPEC_KINDS])), securities)
-    if models is not None and screens.height:
+    if models is not None:
         report(_emptied_classes(live, households, models, securities), "error", "rule", pl.format(
-            "the screens leave no security of asset class {} in model {}", "asset_class", "model_id"))
+            "the mandates leave no security of asset class {} in model {}, nor a substitute for one",
+            "asset_class", "model_id"))
 
     known = securities.select("security_id")
     priced = prices.select("security_id", "close_usd")
@@ -137,14 +137,19 @@ def _cash_problems(live: pl.DataFrame, as_of: dt.date, lots: pl.DataFrame, price
 
 def _emptied_classes(live: pl.DataFrame, households: pl.DataFrame, models: pl.DataFrame,
                      securities: pl.DataFrame) -> pl.DataFrame:
-    """(household, model, asset class, source) where household-wide never-hold rows cover every
-    security of that class in the household's model."""
+    """(household, model, asset class, source) where household-wide never-hold rows (screens
+    included) cover every security of that class in the household's model and its substitute too
+    (a never-held model security's substitute fills its place)."""
     gone = live.filter((pl.col("rule") == "never_hold") & pl.col("account_id").is_null()).select(
         "household_id", "security_id", "source")
     model_rows = households.select("household_id", "model_id").join(models.filter(pl.col("target_weight") > 0),
                                                                     on="model_id").join(
-        securities.select("security_id", "asset_class"), on="security_id")
-    marked = model_rows.join(gone, on=["household_id", "security_id"], how="left")
+        securities.select("security_id", "asset_class", "substitute_id"), on="security_id")
+    marked = model_rows.join(gone, on=["household_id", "security_id"], how="left").join(
+        gone.select("household_id", pl.col("security_id").alias("substitute_id"), pl.lit(True).alias("sub_gone")),
+        on=["household_id", "substitute_id"], how="left").with_columns(
+        pl.when(pl.col("substitute_id").is_not_null() & pl.col("sub_gone").is_null()).then(None)
+        .otherwise(pl.col("source")).alias("source"))
     per_class = marked.group_by("household_id", "model_id", "asset_class").agg(
         pl.col("source").is_not_null().all().alias("all_gone"), pl.col("source").drop_nulls().first())
     return per_class.filter(pl.col("all_gone")).sort("household_id", "asset_class")

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from data_contracts.custodian_layout import LAYOUT_FILE, CustodianLayout, from_canonical, load_layout
+from data_contracts.sample_mandates import sample_mandates, write_mandates
 from data_contracts.types import CASH_SECURITY_ID
 
 CUSTODIANS = ("alder", "birch", "cedar")
@@ -64,6 +65,7 @@ class FirmMix:
     mean_accounts: float = 2.5
     recent_lot_share: float = 0.03  # lots bought within the last 30 days
     loss_sale_share: float = 0.15  # taxable accounts with a sale at a loss in the last 60 days
+    mandate_share: float = 0.02  # households with each kind of mandate (data_contracts.sample_mandates)
 
 
 def _tickers(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
@@ -332,6 +334,7 @@ def write_sample_firm(households: int, seed: int, as_of: dt.date, out: Path, mix
     for name in ("securities", "prices", "models", "households"):
         frames[name].write_csv(out / "firm" / f"{name}.csv", float_precision=None)
         counts[name] = frames[name].height
+    counts["mandates"] = write_mandates(sample_mandates(frames, seed, as_of, mix.mandate_share), out)
     custodian_of = frames["accounts"].select("account_id", "custodian_id")
     shaped = {"birch", "cedar"} if layouts == "custodian" else set()
     for cust in CUSTODIANS:

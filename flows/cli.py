@@ -200,6 +200,8 @@ def _run(input_dir: Path, as_of: dt.date, var: Path, config_path: Optional[Path]
 
 
 def _print_summary(s: dict) -> None:
+    from tasks.artifacts import money  # Prefect is loaded by now: the run has finished
+
     table = Table(title=f"Lotwise run {s['run_id']} (as of {s['as_of_date']})", show_header=False)
     rows = [
         ("households", f"{s['households_total']:,}"),
@@ -210,7 +212,9 @@ def _print_summary(s: dict) -> None:
         ("solved after relaxing a soft limit", f"{s['households_relaxed']:,}"),
         ("failed verification", f"{s['households_failed_verification']:,}"),
         ("trades", f"{s['trades']:,}: buys ${s['buy_amount_usd']:,.2f}, sells ${s['sell_amount_usd']:,.2f}"),
-        ("estimated tax of realized gains", f"${s['est_tax_usd']:,.2f}"),
+        ("estimated tax of realized gains", money(s["est_tax_usd"])),
+        ("taxes saved or deferred vs naive", f"{money(s['tax_saved_usd'])} (harvesting {money(s['tax_saved_harvesting_usd'])}, "
+                                             f"deferral {money(s['tax_saved_deferral_usd'])})"),
         ("data checks (Great Expectations)", f"{s.get('expectations_failed', 0):,} of "
                                              f"{s.get('expectations_evaluated', 0):,} expectations failed"),
         ("stage timings", ", ".join(f"{t['stage']} {t['seconds']:.2f}s" for t in s["stage_timings"])),

@@ -80,7 +80,8 @@ def frames():
     securities = pl.DataFrame({"security_id": ["XOM", "TSLA", "GE"], "asset_class": ["us_large_cap"] * 3,
                                "sector": ["energy", "consumer_discretionary", "industrials"],
                                "industry": ["oil_gas", "automobiles", "machinery"],
-                               "tags": ["fossil_fuel", "esg_leader", None]})
+                               "tags": ["fossil_fuel", "esg_leader", None], "substitute_id": [None, None, None]},
+                              schema_overrides={"substitute_id": pl.String})
     prices = pl.DataFrame({"security_id": ["XOM", "TSLA", "GE"], "close_usd": [100.0, 200.0, 10.0]})
     lots = pl.DataFrame({"household_id": ["H1"], "security_id": ["TSLA"], "quantity_shares": [10.0]})  # $2,000 of TSLA
     return households, accounts, securities, prices, lots
@@ -245,7 +246,8 @@ def test_the_daily_run_enforces_mandates_and_holds_a_household_with_a_broken_fil
     assert s["households_quarantined"] == 1 and s["households_infeasible"] == 0
     staged = pl.read_parquet(tmp_path / "var" / "warehouse" / "parquet" / "stg_mandates" / f"as_of_date={AS_OF}"
                              / f"run_id={s['run_id']}" / "part-0.parquet")
-    assert staged.height == len(buy_list) + len(sell_list)
+    mine = staged.filter(pl.col("household_id").is_in([no_buys, no_sells]))
+    assert mine.height == len(buy_list) + len(sell_list)
 
 
 # --- screens and caps
@@ -305,7 +307,12 @@ def test_a_screen_that_empties_an_asset_class_of_the_model_is_a_conflict():
     screen = pl.DataFrame([mandate("exclusion", None) | dict(tag_rule="fossil_fuel or esg_leader")], schema=MANDATE_SCHEMA)
     _, problems = check_mandates(screen, AS_OF, households, accounts, securities, prices, lots, models)
     assert [p["reason"] for p in problems if p["severity"] == "error"] == [
-        "firm/mandates/H1.yaml:3: the screens leave no security of asset class us_large_cap in model M"]
+        "firm/mandates/H1.yaml:3: the mandates leave no security of asset class us_large_cap in model M, "
+        "nor a substitute for one"]
+    # A substitute that is not screened fills the place: no conflict.
+    with_sub = securities.with_columns(pl.when(pl.col("security_id") == "XOM").then(pl.lit("GE"))
+                                       .otherwise(pl.col("substitute_id")).alias("substitute_id"))
+    assert check_mandates(screen, AS_OF, households, accounts, with_sub, prices, lots, models)[1] == []
     only_xom = pl.DataFrame([mandate("exclusion", None) | dict(sector="energy")], schema=MANDATE_SCHEMA)
     assert check_mandates(only_xom, AS_OF, households, accounts, securities, prices, lots, models)[1] == []
 

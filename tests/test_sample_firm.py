@@ -27,7 +27,13 @@ def test_same_seed_same_bytes(tmp_path):
 def test_firm_shape(tmp_path):
     write_sample_firm(400, 5, AS_OF, tmp_path)
     day = validate_day(read_day(tmp_path, AS_OF), AS_OF)
-    assert day.exceptions.filter(pl.col("severity") == "error").height == 0
+    assert day.exceptions.filter(pl.col("severity") == "error").height == 0  # mandates included: conflict-free
+    # A few percent of households with each kind of mandate (2 % × 9 kinds drawn; a kind that does not
+    # fit a household, e.g. a fossil-fuel screen with nothing to screen, is skipped).
+    with_mandates = day.mandates["household_id"].n_unique() / day.households.height
+    assert 0.05 < with_mandates < 0.2
+    assert set(day.mandates["rule"]) >= {"never_buy", "never_sell", "never_hold", "hold_at_least", "sector_cap",
+                                         "asset_allocation", "glide_path", "cash_rules"}
 
     per_hh = day.accounts.group_by("household_id").agg(pl.len().alias("n"), pl.col("custodian_id").n_unique().alias("c"))
     assert per_hh["n"].min() >= 1 and per_hh["n"].max() <= 4
