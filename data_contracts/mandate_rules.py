@@ -12,7 +12,8 @@ import datetime as dt
 
 import polars as pl
 
-from data_contracts.mandates import MANDATE_SCHEMA, SPEC_KINDS, AssetAllocation, CashRules
+from data_contracts.mandates import MANDATE_SCHEMA, SPEC_KINDS, AssetAllocation, CashRules, Location, Transition
+from data_contracts.types import TAXABLE_ACCOUNT_TYPES
 from data_contracts.tag_rules import TagRule
 
 
@@ -103,3 +104,29 @@ def allocate_all(target: dict[str, float], cash: float, own: list[dict[str, floa
 
 def cash_rules(mandates: pl.DataFrame) -> list[CashRules]:
     return [CashRules.model_validate_json(spec) for spec in mandates.filter(pl.col("rule") == "cash_rules")["spec"].to_list()]
+
+
+def transition(mandates: pl.DataFrame) -> Transition | None:
+    """The household's transition in force (the last one in its file), if any."""
+    specs = mandates.filter(pl.col("rule") == "transition")["spec"].to_list()
+    return Transition.model_validate_json(specs[-1]) if specs else None
+
+
+def located(mandates: pl.DataFrame, accounts: pl.DataFrame, securities: pl.DataFrame) -> pl.DataFrame:
+    """The mandates with each location row turned into per-account rows: never_buy (never_hold with a
+    sell_by) of every security of its classes, in each of the household's accounts of its kinds."""
+    rows = mandates.filter(pl.col("rule") == "location")
+    if rows.height == 0:
+        return mandates
+    kind_of = {a: ("taxable" if t in TAXABLE_ACCOUNT_TYPES else t)
+               for a, t in accounts.select("account_id", "account_type").iter_rows()}
+    mine = {k[0]: v["account_id"].to_list() for k, v in accounts.partition_by("household_id", as_dict=True).items()}
+    out = []
+    for r in rows.iter_rows(named=True):
+        spec = Location.model_validate_json(r["spec"])
+        members = securities.filter(pl.col("asset_class").is_in(spec.asset_classes))["security_id"].to_list()
+        for a in mine.get(r["household_id"], []):
+            if kind_of[a] in spec.account_kinds:
+                out += [r | {"account_id": a, "security_id": s, "rule": "never_hold" if spec.sell_by else "never_buy",
+                             "sell_by": spec.sell_by, "spec": None} for s in members]
+    return pl.concat([mandates.filter(pl.col("rule") != "location"), pl.DataFrame(out, schema=MANDATE_SCHEMA)])

@@ -64,6 +64,25 @@ rows); its model weight goes to the model's other securities of the same asset c
 applied in file order on top of the model (``mandate_rules.allocate``): named classes take their
 weight, the others are rescaled pro rata, securities keep their shares within their class.
 ``cash_rules``: an account's minimum and maximum cash, and withdrawals set aside ahead of time.
+``transition``: per period, a tax budget and a turnover budget (dollars sold ÷ household value), and
+equivalence sets; what the period has already realized and sold counts, as far as the transactions
+file reaches (its sells' gains at the short-term rate, losses not credited: a conservative reading)::
+
+      - kind: transition
+        period: quarterly
+        tax_budget_usd: 20000
+        turnover_budget: 0.15
+        equivalents: {VTI: [IVV, SPY]}    # held S&P 500 funds count as VTI, and are not sold to buy it
+        effective_from: 2026-10-01
+
+``location``: asset classes kept out of kinds of account (the LP's location values say where
+things are best held; this says where they may not go)::
+
+      - kind: location
+        asset_classes: [us_aggregate_bonds, high_yield_bonds]
+        account_kinds: [taxable]
+        sell_by: 2027-12-31        # optional: sell down what is there; without it, only no buying
+        effective_from: 2026-01-02
 
 Files are validated by these pydantic models. A file that does not parse, or an entry that breaks
 its model, holds the household back (trading without a client's restriction could break it); the
@@ -87,7 +106,7 @@ from data_contracts.types import AccountId, HouseholdId, SecurityId
 MANDATE_DIR = "firm/mandates"
 SUFFIXES = (".yaml", ".yml", ".json")
 Rule = Literal["never_buy", "never_sell", "never_trade", "never_hold", "hold_at_least", "exclusion", "sector_cap",
-               "asset_allocation", "glide_path", "cash_rules"]
+               "asset_allocation", "glide_path", "cash_rules", "transition", "location"]
 
 
 class _Entry(BaseModel):
@@ -244,10 +263,45 @@ class CashRules(_Entry):
         return sum(w.amount_usd for w in self.scheduled_withdrawals if day <= w.date <= last)
 
 
-Mandate = Annotated[Union[SecurityRestriction, HoldAtLeast, Exclusion, SectorCap, AssetAllocation, GlidePath, CashRules],
-                    Field(discriminator="kind")]
-KINDS = ("security_restriction", "hold_at_least", "exclusion", "sector_cap", "asset_allocation", "glide_path", "cash_rules")
-SPEC_KINDS = {"asset_allocation": AssetAllocation, "glide_path": GlidePath, "cash_rules": CashRules}
+class Transition(_Entry):
+    """A legacy portfolio moved to its model over several periods: per period (month, quarter or
+    year) at most ``tax_budget_usd`` of estimated tax and at most ``turnover_budget`` of the
+    household's value sold; ``equivalents`` count toward a primary's target and are not sold just to
+    buy the primary."""
+
+    kind: Literal["transition"]
+    period: Literal["monthly", "quarterly", "annual"] = "quarterly"
+    tax_budget_usd: Optional[float] = Field(None, ge=0)
+    turnover_budget: Optional[float] = Field(None, gt=0, le=1)
+    equivalents: dict[str, list[str]] = Field(default_factory=dict, description="primary → securities as good as it")
+
+    def period_start(self, day: dt.date) -> dt.date:
+        if self.period == "annual":
+            return day.replace(month=1, day=1)
+        if self.period == "quarterly":
+            return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+        return day.replace(day=1)
+
+
+AccountKind = Literal["taxable", "traditional_ira", "roth_ira"]
+
+
+class Location(_Entry):
+    """Asset location: these asset classes are not bought in these kinds of account (e.g. no bonds in
+    the taxable account); with ``sell_by``, what is held there is sold down by then, like never_hold."""
+
+    kind: Literal["location"]
+    asset_classes: list[str] = Field(min_length=1)
+    account_kinds: list[AccountKind] = Field(min_length=1)
+    sell_by: Optional[dt.date] = None
+
+
+Mandate = Annotated[Union[SecurityRestriction, HoldAtLeast, Exclusion, SectorCap, AssetAllocation, GlidePath, CashRules,
+                          Transition, Location], Field(discriminator="kind")]
+KINDS = ("security_restriction", "hold_at_least", "exclusion", "sector_cap", "asset_allocation", "glide_path", "cash_rules",
+         "transition", "location")
+SPEC_KINDS = {"asset_allocation": AssetAllocation, "glide_path": GlidePath, "cash_rules": CashRules, "transition": Transition,
+              "location": Location}
 
 
 class MandateFile(BaseModel):
@@ -273,7 +327,8 @@ class MandateRecord(Record):
     tag_rule: Optional[str] = Field(None, description="exclusion: a rule over tags (a tag list becomes 'a or b').")
     max_weight: Optional[float] = Field(None, description="sector_cap: most of the household's value in it.",
                                         json_schema_extra={"unit": "fraction"})
-    spec: Optional[str] = Field(None, description="asset_allocation, glide_path, cash_rules: the entry as JSON.")
+    spec: Optional[str] = Field(None, description="asset_allocation, glide_path, cash_rules, transition, location: "
+                                                 "the entry as JSON.")
     source: str = Field(description="File and line of the entry, e.g. firm/mandates/H1.yaml:12.")
     reason: Optional[str] = Field(None, description="Why, as the file says.")
 
@@ -333,7 +388,7 @@ def _read_file(path: Path, label: str) -> tuple[list[tuple], list[dict]]:
             rows.append(row | dict(security_id=m.security_id, rule=m.rule))
         elif isinstance(m, HoldAtLeast):
             rows.append(row | dict(security_id=m.security_id, rule="hold_at_least", amount_usd=m.amount_usd))
-        elif isinstance(m, (AssetAllocation, GlidePath, CashRules)):
+        elif isinstance(m, (AssetAllocation, GlidePath, CashRules, Transition, Location)):
             rows.append(row | dict(rule=m.kind, spec=m.model_dump_json()))
         elif isinstance(m, SectorCap):
             rows.append(row | dict(rule="sector_cap", sector=m.sector, industry=m.industry, max_weight=m.max_weight))

@@ -19,7 +19,7 @@ from data_contracts.mandates import MANDATE_DIR
 from data_contracts.types import CASH_SECURITY_ID
 
 KINDS = ("never_buy", "never_sell", "never_hold", "hold_at_least", "exclusion", "sector_cap", "asset_allocation",
-         "glide_path", "cash_rules")
+         "glide_path", "cash_rules", "transition")
 BONDS = ("us_aggregate_bonds", "treasury_inflation", "municipal_bonds", "high_yield_bonds")
 
 
@@ -100,6 +100,10 @@ def _entry(kind, rng, held, sellable, model, accounts, cash, class_of, sector_of
         return {"kind": "glide_path", "start": (as_of - dt.timedelta(days=730)).isoformat(),
                 "end": (as_of + dt.timedelta(days=2920)).isoformat(), "step": "annual",
                 "start_weights": {c: round(w, 6) for c, w in now.items()}, "end_weights": end}
+    if kind == "transition":  # a legacy portfolio: half a percent of its value in tax per quarter
+        worth = float(held["value_usd"].sum())
+        return {"kind": "transition", "period": "quarterly", "tax_budget_usd": round(0.005 * worth, 2),
+                "turnover_budget": 0.25}
     if kind == "cash_rules":
         value = held.group_by("account_id").agg(pl.col("value_usd").sum()).sort("value_usd", descending=True)
         account, worth = value.row(0)

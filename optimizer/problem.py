@@ -11,7 +11,8 @@ Sets
     C   asset classes, including the cash class
     B ⊆ A × S  buy candidates: s is in the model, the configured substitute of a model security,
                or a security the household must hold at least some of
-    σ(s)    the slot of s: a substitute counts toward its primary's target (equivalence), else s itself
+    σ(s)    the slot of s: a substitute, or a held member of a transition's equivalence set, counts
+            toward its primary's target, else s itself (an equivalent costs no ρ: it is as good)
 
 Data
     p_s     price;  q_l shares in lot l;  k_l its total basis
@@ -52,7 +53,8 @@ Constraints (one generator each, optimizer/constraints/)
                   trading less the model's, since slot t holds w_t V + e⁺_t − e⁻_t; counterbalancing:
                   an overweight kept for tax reasons is offset by underweighting similar securities)
     gain budget   Σ_{l taxable} g_l u_l ≤ G                 (net realized gain, losses count negative)
-    tax budget    Σ_l τ_l g_l u_l ≤ T
+    tax budget    Σ_l τ_l g_l u_l ≤ T                       (the year's, or a transition period's if lower)
+    turnover      Σ_l u_l ≤ Θ                               (a transition's dollars still to sell this period)
     no shorts     u_l ≤ U_l (variable bound); nothing else decreases a holding
     wash sales    (bounds) v_{a,s} = 0 for s (or its identical group) sold at a loss in the last 30
                   days in any account; u_l = 0 for a loss lot whose security (group) was bought
@@ -77,7 +79,8 @@ substitute (2κ plus tax on its gain).
     exposure      λ_F Σ_k (f⁺_k + f⁻_k)
     trading cost  κ (Σ_l u_l + Σ v_{a,s})
     location      −Σ α_{a,s} h_{a,s}  =  Σ_l α_{a(l),s(l)} u_l − Σ α_{a,s} v_{a,s} + constant
-With ``priority="drift_first"`` the LP is solved twice: first for the least weighted drift D*,
+With ``priority="drift_first"`` (or a household in a transition, whose budgets say how much tax and
+turnover it may spend on drift) the LP is solved twice: first for the least weighted drift D*,
 then for the whole objective subject to drift ≤ D* + 1e-7 V max(λ) (Betterment's order).
 
 "Not a buy and a loss sale of the same security in one run" is modelled as a two-pass LP with
@@ -185,6 +188,11 @@ class HouseholdProblem:
     group_cap_members: np.ndarray | None = None  # bool[G, S]  securities of capped sector / industry g
     group_cap_usd: np.ndarray | None = None  # float[G]  Q_g = max weight × V
     group_cap_names: tuple[str, ...] = ()
+    # Transitions: dollars that may still be sold this period (None: no limit), and equivalence sets
+    turnover_budget_usd: float | None = None  # Θ
+    equivalent_of: np.ndarray | None = None  # int[S]: the primary a held equivalent counts toward, −1 if none
+    # A transition spends its budgets on drift: least drift within them first, then the best trades
+    drift_first: bool = False
 
     @property
     def n_accounts(self) -> int:
@@ -249,8 +257,11 @@ class HouseholdProblem:
 
     @cached_property
     def slot(self) -> np.ndarray:
-        """σ(s): the model security whose target s counts toward (itself unless it is a substitute)."""
+        """σ(s): the model security whose target s counts toward (itself unless it is a substitute or
+        a member of a transition's equivalence set)."""
         own = np.arange(self.n_securities)
+        if self.equivalent_of is not None:
+            own = np.where((self.equivalent_of >= 0) & (self.target_weight <= 0), self.equivalent_of, own)
         return own if self.substitute_of is None else np.where(self.is_substitute, self.substitute_of, own)
 
     @cached_property

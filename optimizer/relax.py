@@ -4,7 +4,7 @@ When a household has no feasible trade list, the limits are relaxed one at a tim
 until it solves; each relaxation is reported in plain words (the caller writes it to the
 exceptions output), together with the diagnosis of the original failure:
 
-1. the tax budget and the gain budget (a withdrawal or minimum cash may need gains realized);
+1. the tax, gain and turnover budgets (a withdrawal or minimum cash may need gains realized);
 2. the maximum cash of each account (nothing may be buyable: wash-sale windows, restrictions);
 3. the minimum cash of each account (down to zero; a withdrawal being raised stays).
 
@@ -25,14 +25,17 @@ from optimizer.solve import solve_household
 
 
 def _without_budgets(p: HouseholdProblem) -> tuple[HouseholdProblem, str] | None:
-    if p.gain_budget_usd is None and p.tax_budget_usd is None:
+    if p.gain_budget_usd is None and p.tax_budget_usd is None and p.turnover_budget_usd is None:
         return None
     parts = []
     if p.gain_budget_usd is not None:
         parts.append(f"gain budget ${p.gain_budget_usd:,.2f}")
     if p.tax_budget_usd is not None:
         parts.append(f"tax budget ${p.tax_budget_usd:,.2f}")
-    return dataclasses.replace(p, gain_budget_usd=None, tax_budget_usd=None), f"relaxed the {' and '.join(parts)}"
+    if p.turnover_budget_usd is not None:
+        parts.append(f"turnover budget ${p.turnover_budget_usd:,.2f}")
+    return (dataclasses.replace(p, gain_budget_usd=None, tax_budget_usd=None, turnover_budget_usd=None),
+            f"relaxed the {' and '.join(parts)}")
 
 
 def _without_max_cash(p: HouseholdProblem) -> tuple[HouseholdProblem, str] | None:

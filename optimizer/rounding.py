@@ -74,6 +74,8 @@ def _within_budgets(p: HouseholdProblem, sold: np.ndarray) -> bool:
     taxable = p.account_taxable[p.lot_account]
     if p.gain_budget_usd is not None and gain[taxable].sum() > p.gain_budget_usd + 1e-6:
         return False
+    if p.turnover_budget_usd is not None and (sold * p.price_usd[p.lot_security]).sum() > p.turnover_budget_usd + 1e-6:
+        return False
     return p.tax_budget_usd is None or (p.lot_tax_rate * gain).sum() <= p.tax_budget_usd + 1e-6
 
 

@@ -100,7 +100,7 @@ class _SolverClock:
 def _solve_with_priority(
     p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolveParams, clock: _SolverClock
 ) -> tuple[np.ndarray, float, int]:
-    if params.priority == "weighted":
+    if params.priority == "weighted" and not p.drift_first:
         x, objective = _solve(p, lay, lp, params, clock)
         return x, objective, 1
     # drift_first: least drift, then the whole objective without giving that drift back.

@@ -60,6 +60,9 @@ def verify(sol: HouseholdSolution) -> list[str]:
     tax = float((p.lot_tax_rate * gain).sum())
     if p.tax_budget_usd is not None and tax > p.tax_budget_usd + BUDGET_TOLERANCE_USD:
         problems.append(f"estimated tax ${tax:,.2f} exceeds the tax budget ${p.tax_budget_usd:,.2f}")
+    sold_usd = float((sold * price[p.lot_security]).sum())
+    if p.turnover_budget_usd is not None and sold_usd > p.turnover_budget_usd + BUDGET_TOLERANCE_USD:
+        problems.append(f"${sold_usd:,.2f} sold exceeds the turnover budget ${p.turnover_budget_usd:,.2f}")
 
     problems += _mandate_problems(sol, sold)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import polars as pl
 
 from data_contracts.config import RunConfig
-from data_contracts.mandate_rules import screened
+from data_contracts.mandate_rules import located, screened
 from data_contracts.validation import ValidatedDay
 from optimizer.verify import CASH_TOLERANCE_USD
 from tasks.problems import wash_sale_windows
@@ -98,7 +98,7 @@ RESTRICTED_SIDE = {"never_buy": "buy", "never_hold": "buy", "never_sell": "sell"
 def _restriction_rows(trades: pl.DataFrame, day: ValidatedDay, per_account: pl.DataFrame) -> pl.DataFrame:
     """Per account: no trade of a security a mandate in force forbids on that side (household-wide
     mandates apply to every account of the household; a screen forbids buying what it matches)."""
-    rules = screened(day.mandates, day.securities).filter(
+    rules = located(screened(day.mandates, day.securities), day.accounts, day.securities).filter(
         pl.col("rule").is_in(["never_buy", "never_sell", "never_trade", "never_hold"])).with_columns(
         pl.col("rule").replace_strict(RESTRICTED_SIDE, default=None).alias("only_side"))
     t = trades.select("household_id", "account_id", "security_id", "side")

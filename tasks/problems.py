@@ -11,7 +11,9 @@ import polars as pl
 from data_contracts.config import RunConfig
 from data_contracts.types import CASH_ASSET_CLASS, CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
 from data_contracts.validation import ValidatedDay
-from data_contracts.mandate_rules import allocate_all, cash_rules, class_weights, redistribute, screened
+from data_contracts.mandate_rules import (allocate_all, cash_rules, class_weights, located, redistribute, screened,
+                                         transition)
+from data_contracts.mandates import Transition
 from optimizer.ledger.estimate import TaxProfile, estimate_tax
 from optimizer.ledger.marginal import marginal_rates
 from optimizer.ledger.netting import net_year
@@ -57,7 +59,8 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     loss_sales, buys = wash_sale_windows(day)
     loss_sales, buys = (x.filter(pl.col("household_id").is_in(ids)) for x in (loss_sales, buys))
 
-    mandates = screened(day.mandates.filter(pl.col("household_id").is_in(ids)), day.securities)
+    mandates = located(screened(day.mandates.filter(pl.col("household_id").is_in(ids)), day.securities), accounts,
+                       day.securities)
     parts = {name: {k[0]: v for k, v in frame.partition_by("household_id", as_dict=True).items()}
              for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
                                  ("loss_sales", loss_sales), ("buys", buys), ("mandates", mandates))}
@@ -68,6 +71,10 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     sec_group = sec["group"].to_numpy()
     sec_substitute = dict(zip(sec["security_id"].to_list(), sec["substitute_id"].to_list()))
     sec_substitute_cost = sec["substitute_cost"].fill_null(np.nan).to_numpy().astype(float)
+    # A transition's period counts what its household already sold: their transactions, only for them.
+    in_transition = mandates.filter(pl.col("rule") == "transition")["household_id"].unique().implode()
+    moved = {k[0]: v for k, v in day.transactions.filter(pl.col("household_id").is_in(in_transition))
+             .partition_by("household_id", as_dict=True).items()}
     sec_sector = dict(zip(sec["security_id"].to_list(), sec["sector"].to_list()))
     sec_industry = dict(zip(sec["security_id"].to_list(), sec["industry"].to_list()))
     empty = {name: frame.clear() for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
@@ -82,7 +89,7 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
         problem = _problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
                            sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
                            sec_substitute_cost, day.as_of, config, **personal)
-        problems.append(with_mandates(problem, mine, sec_sector, sec_industry))
+        problems.append(with_mandates(problem, mine, sec_sector, sec_industry, moved.get(h)))
     return problems
 
 
@@ -190,11 +197,14 @@ def _excluded(mandates: pl.DataFrame) -> set[str]:
 
 
 def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[str, str | None] | None = None,
-                  industry_of: dict[str, str | None] | None = None) -> HouseholdProblem:
+                  industry_of: dict[str, str | None] | None = None,
+                  transactions: pl.DataFrame | None = None) -> HouseholdProblem:
     """The problem with its mandates in force as arrays (optimizer/constraints/mandates.py); screens
-    already turned into never_hold rows (``screened``)."""
+    already turned into never_hold rows (``screened``); ``transactions``: the household's, for a
+    transition's period so far."""
     if mandates.height == 0:
         return p
+    p = _with_transition(p, transition(mandates), transactions)
     sec = {s: i for i, s in enumerate(p.security_ids.tolist())}
     acc = {a: i for i, a in enumerate(p.account_ids.tolist())}
     no_buy = np.zeros((p.n_accounts, p.n_securities), dtype=bool)
@@ -238,3 +248,31 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
         group_cap_names=tuple(f"{by} {m[by]}" for m, by in caps),
         hold_min_account=mins_a if mins else None, hold_min_security=np.array([m[1] for m in mins], dtype=np.int64) if mins else None,
         hold_min_usd=np.array([m[2] for m in mins], dtype=float) if mins else None)
+
+
+def _with_transition(p: HouseholdProblem, t: Transition | None, transactions: pl.DataFrame | None) -> HouseholdProblem:
+    """The period's budgets less what its sells since the period start used (gains at the short-term
+    rate, losses not credited: conservative), and the equivalence sets as slots."""
+    if t is None:
+        return p
+    sells = pl.DataFrame() if transactions is None or transactions.height == 0 else transactions.filter(
+        (pl.col("transaction_type") == "sell") & (pl.col("trade_date") >= t.period_start(p.as_of)))
+    taxable = set(p.account_ids[p.account_taxable].tolist())
+    sold_usd = float(sells["amount_usd"].sum()) if sells.height else 0.0
+    gains = sells.filter(pl.col("account_id").is_in(list(taxable))).select(
+        (pl.col("amount_usd") - pl.col("cost_basis_usd").fill_null(0.0)).clip(lower_bound=0.0)).to_series() \
+        if sells.height else pl.Series([], dtype=pl.Float64)
+    spent_tax = float(gains.sum()) * p.short_term_rate if len(gains) else 0.0
+    tax = p.tax_budget_usd
+    if t.tax_budget_usd is not None:
+        left = max(t.tax_budget_usd - spent_tax, 0.0)
+        tax = left if tax is None else min(tax, left)
+    turnover = None if t.turnover_budget is None else max(t.turnover_budget * p.total_value_usd - sold_usd, 0.0)
+    sec = {s: i for i, s in enumerate(p.security_ids.tolist())}
+    equivalent = np.full(p.n_securities, -1, dtype=np.int64)
+    for primary, members in t.equivalents.items():
+        for m in members:
+            if primary in sec and m in sec and m != primary:
+                equivalent[sec[m]] = sec[primary]
+    return dataclasses.replace(p, tax_budget_usd=tax, turnover_budget_usd=turnover, drift_first=True,
+                               equivalent_of=equivalent if (equivalent >= 0).any() else None)

@@ -473,3 +473,121 @@ mandates:
 
     # In file order: the glide path's weights on 20 Nov 2026 (no whole year yet: the start), then the allocation.
     assert class_weights(rows, AS_OF) == [{"us_aggregate_bonds": 0.3, "us_large_cap": 0.7}, {"us_reits": 0.7, "cash": 0.05}]
+
+
+# --- transitions
+
+def transition_rows(**spec):
+    from data_contracts.mandates import Transition
+
+    t = Transition(kind="transition", effective_from=dt.date(2026, 1, 1), **spec)
+    return pl.DataFrame([mandate("transition", None) | dict(spec=t.model_dump_json())], schema=MANDATE_SCHEMA)
+
+
+def test_a_turnover_budget_caps_what_is_sold():
+    # $1,000 of A, model 50/50: free, it sells $500. A 20 % turnover budget: $200 of $1,000.
+    p = with_mandates(household(), transition_rows(turnover_budget=0.2))
+    assert p.turnover_budget_usd == pytest.approx(200.0) and p.drift_first
+    sol = solve_household(p, FRACTIONAL)
+    assert sol.lot_sold_usd.tolist() == pytest.approx([200.0]) and sol.buy_usd.sum() == pytest.approx(200.0)
+    assert verify(sol) == []
+
+
+def test_what_the_period_already_sold_and_realized_counts():
+    # This quarter (from 1 Oct) the household sold $150 of something with a $100 gain in its taxable
+    # account T: turnover left 200 − 150 = $50; tax left 100 − 100 × 40 % (short-term rate) = $60.
+    txns = pl.DataFrame({"household_id": ["H1", "H1"], "account_id": ["T", "T"], "transaction_type": ["sell", "sell"],
+                         "trade_date": [dt.date(2026, 10, 5), dt.date(2026, 9, 30)], "amount_usd": [150.0, 999.0],
+                         "cost_basis_usd": [50.0, 0.0]})  # the 30 Sep sale is last quarter's
+    p = with_mandates(household(), transition_rows(turnover_budget=0.2, tax_budget_usd=100.0), transactions=txns)
+    assert p.turnover_budget_usd == pytest.approx(50.0) and p.tax_budget_usd == pytest.approx(60.0)
+
+
+def test_an_equivalent_is_not_sold_to_buy_its_primary():
+    # The household holds $1,000 of A (at its basis: no tax to sell); its model is 100 % B. Free, it
+    # swaps A for B; with A in B's equivalence set, A counts as B and nothing is traded.
+    base = dict(target_weight=np.array([0.0, 1.0]))
+    assert solve_household(household(**base), FRACTIONAL).lot_sold_usd.sum() > 0
+    p = with_mandates(household(**base), transition_rows(equivalents={"B": ["A"]}))
+    sol = solve_household(p, FRACTIONAL)
+    assert sol.lot_sold_usd.tolist() == [0.0] and sol.buy_usd.sum() == 0
+    assert verify(sol) == []
+
+
+def test_a_concentrated_portfolio_transitions_over_quarters_within_its_tax_budget():
+    """$1,000,000 of one stock X (10 lots, basis 20 % to 65 % of value, bought 2015–2024) in a taxable
+    account; the model is 10 ETFs of 10 %. A quarterly transition with a $20,000 tax budget. Each
+    quarter: solve, sell the lots, buy the ETFs, advance 91 days at constant prices."""
+    from optimizer.problem import HouseholdProblem
+
+    n_etf = 10
+    ids = np.array(["X"] + [f"E{i}" for i in range(n_etf)])
+    price = np.full(n_etf + 1, 100.0)
+    lots = [(f"L{i}", 0, 1000.0, 100.0 * 1000 * (0.2 + 0.05 * i), np.datetime64("2015-01-02") + 365 * i) for i in range(10)]
+    as_of = dt.date(2026, 1, 2)
+    budget = 20_000.0
+    drift_seen = []
+    for quarter in range(6):
+        p = HouseholdProblem(
+            household_id="H1", as_of=as_of, account_ids=np.array(["T"]), account_taxable=np.array([True]),
+            cash_usd=np.array([0.0]), min_cash_usd=np.array([0.0]), security_ids=ids, price_usd=price,
+            security_class=np.zeros(n_etf + 1, dtype=int), identical_group=np.arange(n_etf + 1),
+            target_weight=np.array([0.0] + [1 / n_etf] * n_etf), buy_blocked=np.zeros(n_etf + 1, dtype=bool),
+            class_names=("equity", "cash"), class_target_weight=np.array([1.0, 0.0]),
+            lot_ids=np.array([l[0] for l in lots]), lot_account=np.array([l[1] for l in lots]),
+            lot_security=np.array([ids.tolist().index(s) for s in [l[0].split(":")[0] if ":" in l[0] else "X" for l in lots]]),
+            lot_quantity_shares=np.array([l[2] for l in lots]), lot_basis_usd=np.array([l[3] for l in lots]),
+            lot_acquired=np.array([l[4] for l in lots], dtype="datetime64[D]"),
+            lot_loss_sale_blocked=np.zeros(len(lots), dtype=bool), short_term_rate=0.40, long_term_rate=0.238)
+        p = with_mandates(p, transition_rows(period="quarterly", tax_budget_usd=budget))
+        sol = solve_household(p, FRACTIONAL)
+        assert verify(sol) == []
+        # The quarter's tax, recomputed from the sales: Σ τ × (proceeds − pro-rata basis).
+        gain = sol.realized_gain_usd
+        tax = float((p.lot_tax_rate * gain).sum())
+        assert tax <= budget + 0.01, f"quarter {quarter}: tax ${tax:,.2f} over the ${budget:,.0f} budget"
+        drift_seen.append(_security_drift(sol))
+        # Apply the trades: lots shrink, buys become lots bought today; then a quarter passes.
+        sold = sol.lot_sold_shares
+        lots = [(lid, a, q - s, b * (q - s) / q, d) for (lid, a, q, b, d), s in zip(lots, sold) if q - s > 1e-9]
+        lots += [(f"{ids[s]}:{quarter}:{k}", 0, q, q * price[s], np.datetime64(as_of))
+                 for k, (s, q) in enumerate(zip(sol.buy_security, sol.buy_shares)) if q > 0]
+        as_of += dt.timedelta(days=91)
+    # Drift falls every quarter until the budget no longer binds.
+    assert all(later < earlier for earlier, later in zip(drift_seen, drift_seen[1:])), drift_seen
+    assert drift_seen[0] < 0.9 and drift_seen[-1] < drift_seen[0] / 2
+
+
+def _security_drift(sol) -> float:
+    from optimizer.result import drift
+
+    return drift(sol.problem, sol.holdings_after_usd, sol.cash_after_usd)[1]
+
+
+def test_no_bonds_in_the_taxable_account():
+    from data_contracts.mandate_rules import located
+    from data_contracts.mandates import Location
+
+    # T (taxable): $1,000 of A and $1,000 cash; I (IRA): $1,000 of A. Model 50 % A (equity) / 50 % B
+    # (bonds): $1,500 each. Free, T's cash buys B. With no bonds in taxable accounts, B is bought only
+    # in I, with the proceeds of A sold there.
+    p = household(account_ids=np.array(["T", "I"]), account_taxable=np.array([True, False]),
+                  cash_usd=np.array([1000.0, 0.0]), min_cash_usd=np.array([0.0, 0.0]),
+                  class_names=("equity", "bonds", "cash"), security_class=np.array([0, 1]),
+                  class_target_weight=np.array([0.5, 0.5, 0.0]),
+                  lot_ids=np.array(["L1", "L2"]), lot_account=np.array([0, 1]), lot_security=np.array([0, 0]),
+                  lot_quantity_shares=np.array([10.0, 10.0]), lot_basis_usd=np.array([1000.0, 1000.0]),
+                  lot_acquired=np.array(["2020-01-02", "2020-01-02"], dtype="datetime64[D]"),
+                  lot_loss_sale_blocked=np.array([False, False]))
+    free = solve_household(p, FRACTIONAL)
+    assert free.buy_usd[(free.buy_account == 0) & (free.buy_security == 1)].sum() > 0
+    spec = Location(kind="location", asset_classes=["bonds"], account_kinds=["taxable"], effective_from=dt.date(2026, 1, 1))
+    rows = located(pl.DataFrame([mandate("location", None) | dict(spec=spec.model_dump_json())], schema=MANDATE_SCHEMA),
+                   pl.DataFrame({"account_id": ["T", "I"], "household_id": ["H1", "H1"],
+                                 "account_type": ["taxable_joint", "traditional_ira"]}),
+                   pl.DataFrame({"security_id": ["A", "B"], "asset_class": ["equity", "bonds"]}))
+    assert rows.select("account_id", "security_id", "rule").rows() == [("T", "B", "never_buy")]
+    sol = solve_household(with_mandates(p, rows), FRACTIONAL)
+    assert sol.buy_usd[(sol.buy_account == 0) & (sol.buy_security == 1)].sum() == 0
+    assert sol.buy_usd[(sol.buy_account == 1) & (sol.buy_security == 1)].sum() == pytest.approx(1000.0)
+    assert verify(sol) == []

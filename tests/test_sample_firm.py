@@ -28,12 +28,12 @@ def test_firm_shape(tmp_path):
     write_sample_firm(400, 5, AS_OF, tmp_path)
     day = validate_day(read_day(tmp_path, AS_OF), AS_OF)
     assert day.exceptions.filter(pl.col("severity") == "error").height == 0  # mandates included: conflict-free
-    # A few percent of households with each kind of mandate (2 % × 9 kinds drawn; a kind that does not
+    # A few percent of households with each kind of mandate (2 % × 10 kinds drawn; a kind that does not
     # fit a household, e.g. a fossil-fuel screen with nothing to screen, is skipped).
     with_mandates = day.mandates["household_id"].n_unique() / day.households.height
-    assert 0.05 < with_mandates < 0.2
+    assert 0.05 < with_mandates < 0.25
     assert set(day.mandates["rule"]) >= {"never_buy", "never_sell", "never_hold", "hold_at_least", "sector_cap",
-                                         "asset_allocation", "glide_path", "cash_rules"}
+                                         "asset_allocation", "glide_path", "cash_rules", "transition"}
 
     per_hh = day.accounts.group_by("household_id").agg(pl.len().alias("n"), pl.col("custodian_id").n_unique().alias("c"))
     assert per_hh["n"].min() >= 1 and per_hh["n"].max() <= 4

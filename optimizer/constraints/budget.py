@@ -2,6 +2,7 @@
 
 gain budget   Σ_{l taxable} g_l u_l ≤ G      net realized gain; a harvested loss makes room
 tax budget    Σ_l τ_l g_l u_l ≤ T            estimated tax at the household's marginal rates
+turnover      Σ_l u_l ≤ Θ                    a transition's dollars still to sell this period
 When binding, the LP spends the budget where the objective gains most: the most drift reduction
 per dollar of gain or tax.
 """
@@ -25,6 +26,9 @@ def budget_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
     if p.tax_budget_usd is not None:
         coefficients.append(p.lot_tax_rate * g)
         caps.append(p.tax_budget_usd)
+    if p.turnover_budget_usd is not None:
+        coefficients.append(np.ones(lay.n_lots))
+        caps.append(p.turnover_budget_usd)
     rows = [np.full(lay.n_lots, i) for i in range(len(caps))]
     return RowBlock(
         "budget",
