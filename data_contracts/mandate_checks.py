@@ -51,10 +51,9 @@ def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFr
                                                            column))
     if models is not None:
         report(_allocation_problems(live, as_of, households, models, securities), "error", "weights", pl.col("why"))
-    report(_cash_problems(live, as_of, lots, prices, cash).filter(pl.col("severity") == "error"), "error", "min_usd",
-           pl.col("why"))
-    report(_cash_problems(live, as_of, lots, prices, cash).filter(pl.col("severity") == "warning"), "warning", "min_usd",
-           pl.col("why"))
+    cash_findings = _cash_problems(live, as_of, lots, prices, cash)
+    for severity in ("error", "warning"):
+        report(cash_findings.filter(pl.col("severity") == severity), severity, "min_usd", pl.col("why"))
     live = screened(live.filter(~pl.col("rule").is_in(["sector_cap", *SPEC_KINDS])), securities)
     if models is not None:
         report(_emptied_classes(live, households, models, securities), "error", "rule", pl.format(
@@ -83,9 +82,11 @@ def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFr
            pl.format("never hold {} conflicts with {} ({}): it must be sold and may not be", "security_id", "rule_b", "source_b"))
     report(pairs("hold_at_least", ["never_hold"]), "error", "rule",
            pl.format("hold at least {} conflicts with never hold ({})", "security_id", "source_b"))
-    value = lots.join(priced, on="security_id").group_by("household_id", "security_id").agg(
+    short = pairs("hold_at_least", ["never_buy", "never_trade"])
+    value = lots.join(short.select("household_id", "security_id").unique(), on=["household_id", "security_id"]).join(
+        priced, on="security_id").group_by("household_id", "security_id").agg(  # only the pairs in question
         (pl.col("quantity_shares") * pl.col("close_usd")).sum().alias("held_usd"))
-    short = pairs("hold_at_least", ["never_buy", "never_trade"]).join(value, on=["household_id", "security_id"], how="left") \
+    short = short.join(value, on=["household_id", "security_id"], how="left") \
         .with_columns(pl.col("held_usd").fill_null(0.0)).filter(pl.col("held_usd") < pl.col("amount_usd"))
     report(short, "error", "amount_usd", pl.format(
         "hold at least ${} of {} but only ${} is held and {} ({}) forbids buying more", pl.col("amount_usd").round(2),
@@ -102,10 +103,12 @@ def _allocation_problems(live: pl.DataFrame, as_of: dt.date, households: pl.Data
         return pl.DataFrame(schema={"household_id": pl.String, "source": pl.String, "why": pl.String})
     class_of = dict(zip(securities["security_id"].to_list(), securities["asset_class"].to_list()))
     model_of = dict(households.select("household_id", "model_id").iter_rows())
+    weights_of = {}  # model → (security weights, cash weight), once per model
+    for (model,), weights in models.partition_by("model_id", as_dict=True).items():
+        pairs = list(weights.select("security_id", "target_weight").iter_rows())
+        weights_of[model] = ({s: w for s, w in pairs if s in class_of}, sum(w for s, w in pairs if s not in class_of))
     for (household,), entries in own.partition_by("household_id", as_dict=True).items():
-        weights = models.filter(pl.col("model_id") == model_of.get(household))
-        target = {s: w for s, w in weights.select("security_id", "target_weight").iter_rows() if s in class_of}
-        cash = float(weights.filter(~pl.col("security_id").is_in(list(class_of)))["target_weight"].sum())
+        target, cash = weights_of.get(model_of.get(household), ({}, 0.0))
         _, _, problems = allocate_all(target, cash, class_weights(entries, as_of), class_of)
         rows += [(household, entries["source"][-1], why) for why in problems]
     return pl.DataFrame(rows, schema={"household_id": pl.String, "source": pl.String, "why": pl.String}, orient="row")
@@ -119,7 +122,8 @@ def _cash_problems(live: pl.DataFrame, as_of: dt.date, lots: pl.DataFrame, price
     rules = live.filter(pl.col("rule") == "cash_rules")
     if rules.height == 0 or cash is None or "account_id" not in lots.columns:
         return pl.DataFrame(schema=schema)
-    held = lots.join(prices.select("security_id", "close_usd"), on="security_id").group_by("account_id").agg(
+    held = lots.join(rules.select("account_id").unique(), on="account_id").join(  # only the accounts with rules
+        prices.select("security_id", "close_usd"), on="security_id").group_by("account_id").agg(
         (pl.col("quantity_shares") * pl.col("close_usd")).sum().alias("held"))
     value = dict(cash.select("account_id", "cash_usd").join(held, on="account_id", how="left").select(
         "account_id", pl.col("cash_usd") + pl.col("held").fill_null(0.0)).iter_rows())

@@ -227,6 +227,12 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
             cap[a, s] = np.minimum(cap[a, s], held[a, s] * days_left / (days_left + 1))
         if rule == "hold_at_least":
             mins.append((-1 if m["account_id"] is None else acc[m["account_id"]], s, m["amount_usd"]))
+    # What the wash-sale rules keep from being sold today stays within a never-hold cap or a sector cap:
+    # the mandate is met as fast as the rules allow, not made infeasible by a loss lot bought last week.
+    unsellable = np.zeros((p.n_accounts, p.n_securities))
+    frozen = (p.lot_basis_usd > p.lot_value_usd) & p.lot_loss_sale_window
+    np.add.at(unsellable, (p.lot_account[frozen], p.lot_security[frozen]), p.lot_value_usd[frozen])
+    cap = np.maximum(cap, unsellable)
     min_cash, max_cash = p.min_cash_usd.copy(), p.cash_ceiling_usd.copy()
     withdrawal = np.zeros(p.n_accounts) if p.withdrawal_usd is None else p.withdrawal_usd.copy()
     for r in cash_rules(mandates):
@@ -244,7 +250,8 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
         max_cash_usd=max_cash if np.isfinite(max_cash).any() else p.max_cash_usd,
         withdrawal_usd=withdrawal if withdrawal.any() else p.withdrawal_usd,
         group_cap_members=members.reshape(len(caps), p.n_securities) if caps else None,
-        group_cap_usd=np.array([m["max_weight"] * p.total_value_usd for m, _ in caps]) if caps else None,
+        group_cap_usd=np.array([max(m["max_weight"] * p.total_value_usd, unsellable[:, g].sum())
+                                for (m, _), g in zip(caps, members)]) if caps else None,
         group_cap_names=tuple(f"{by} {m[by]}" for m, by in caps),
         hold_min_account=mins_a if mins else None, hold_min_security=np.array([m[1] for m in mins], dtype=np.int64) if mins else None,
         hold_min_usd=np.array([m[2] for m in mins], dtype=float) if mins else None)

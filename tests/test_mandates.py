@@ -591,3 +591,14 @@ def test_no_bonds_in_the_taxable_account():
     assert sol.buy_usd[(sol.buy_account == 0) & (sol.buy_security == 1)].sum() == 0
     assert sol.buy_usd[(sol.buy_account == 1) & (sol.buy_security == 1)].sum() == pytest.approx(1000.0)
     assert verify(sol) == []
+
+
+def test_never_hold_waits_for_a_wash_sale_window_instead_of_failing():
+    # A's only lot was bought 10 days ago at $150 a share and is now $100: selling it at a loss today
+    # would be a wash sale, so the never-hold cap leaves its $1,000 in place today (and sells when the
+    # window closes) rather than making the household infeasible.
+    p = restricted("never_hold", "A", problem=dict(lot_basis_usd=np.array([1500.0]),
+                                                    lot_acquired=np.array([AS_OF - dt.timedelta(days=10)], dtype="datetime64[D]")))
+    assert p.max_holding_usd[0, 0] == pytest.approx(1000.0)  # never hold now: 0, raised to the frozen $1,000
+    sol = solve_household(p, FRACTIONAL)
+    assert sol.lot_sold_usd.tolist() == [0.0] and verify(sol) == []
