@@ -7,7 +7,8 @@ import datetime as dt
 import polars as pl
 
 from data_contracts.mandate_rules import allocate_all, class_weights, screened
-from data_contracts.mandates import SPEC_KINDS, CashRules, in_force
+from data_contracts.mandates import SPEC_KINDS, CashRules, Location, in_force
+from data_contracts.types import TAXABLE_ACCOUNT_TYPES
 
 
 def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFrame, accounts: pl.DataFrame,
@@ -51,6 +52,10 @@ def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFr
                                                            column))
     if models is not None:
         report(_allocation_problems(live, as_of, households, models, securities), "error", "weights", pl.col("why"))
+    if models is not None:
+        report(_homeless_classes(live, households, accounts, models, securities), "warning", "account_kinds",
+               pl.format("the location preference keeps {} out of every account of the household: its model "
+                         "weight cannot be held and will show as drift", "asset_class"))
     cash_findings = _cash_problems(live, as_of, lots, prices, cash)
     for severity in ("error", "warning"):
         report(cash_findings.filter(pl.col("severity") == severity), severity, "min_usd", pl.col("why"))
@@ -112,6 +117,27 @@ def _allocation_problems(live: pl.DataFrame, as_of: dt.date, households: pl.Data
         _, _, problems = allocate_all(target, cash, class_weights(entries, as_of), class_of)
         rows += [(household, entries["source"][-1], why) for why in problems]
     return pl.DataFrame(rows, schema={"household_id": pl.String, "source": pl.String, "why": pl.String}, orient="row")
+
+
+def _homeless_classes(live: pl.DataFrame, households: pl.DataFrame, accounts: pl.DataFrame, models: pl.DataFrame,
+                      securities: pl.DataFrame) -> pl.DataFrame:
+    """(household, asset class, source) where a location preference leaves a class of the household's
+    model no account to be held in."""
+    rows = live.filter(pl.col("rule") == "location")
+    if rows.height == 0 or "account_type" not in accounts.columns:
+        return pl.DataFrame(schema={"household_id": pl.String, "asset_class": pl.String, "source": pl.String})
+    kinds = accounts.select("household_id", pl.when(pl.col("account_type").is_in(list(TAXABLE_ACCOUNT_TYPES)))
+                            .then(pl.lit("taxable")).otherwise(pl.col("account_type")).alias("kind"))
+    in_model = households.select("household_id", "model_id").join(models.filter(pl.col("target_weight") > 0), on="model_id") \
+        .join(securities.select("security_id", "asset_class"), on="security_id").select("household_id", "asset_class").unique()
+    out = []
+    for household, spec, source in rows.select("household_id", "spec", "source").iter_rows():
+        rule = Location.model_validate_json(spec)
+        theirs = set(kinds.filter(pl.col("household_id") == household)["kind"].to_list())
+        if theirs and theirs <= set(rule.account_kinds):
+            held = set(in_model.filter(pl.col("household_id") == household)["asset_class"].to_list())
+            out += [(household, c, source) for c in sorted(held & set(rule.asset_classes))]
+    return pl.DataFrame(out, schema={"household_id": pl.String, "asset_class": pl.String, "source": pl.String}, orient="row")
 
 
 def _cash_problems(live: pl.DataFrame, as_of: dt.date, lots: pl.DataFrame, prices: pl.DataFrame,

@@ -602,3 +602,22 @@ def test_never_hold_waits_for_a_wash_sale_window_instead_of_failing():
     assert p.max_holding_usd[0, 0] == pytest.approx(1000.0)  # never hold now: 0, raised to the frozen $1,000
     sol = solve_household(p, FRACTIONAL)
     assert sol.lot_sold_usd.tolist() == [0.0] and verify(sol) == []
+
+
+def test_a_location_preference_with_nowhere_to_go_is_a_warning():
+    from data_contracts.mandates import Location
+
+    households, accounts, securities, prices, lots = frames()
+    households = households.with_columns(pl.lit("M").alias("model_id"))
+    accounts = pl.DataFrame({"account_id": ["A1"], "household_id": ["H1"], "account_type": ["taxable_individual"]})
+    models = pl.DataFrame({"model_id": ["M"], "security_id": ["XOM"], "target_weight": [1.0]})
+    spec = Location(kind="location", asset_classes=["us_large_cap"], account_kinds=["taxable"],
+                    effective_from=dt.date(2026, 1, 1)).model_dump_json()
+    entries = pl.DataFrame([mandate("location", None) | dict(spec=spec)], schema=MANDATE_SCHEMA)
+    _, problems = check_mandates(entries, AS_OF, households, accounts, securities, prices, lots, models)
+    # Its only account is taxable, and the model is all us_large_cap: the class has nowhere to go.
+    assert [(p["severity"], p["field"]) for p in problems] == [("warning", "account_kinds")]
+    assert "keeps us_large_cap out of every account" in problems[0]["reason"]
+    with_ira = pl.concat([accounts, pl.DataFrame({"account_id": ["A2"], "household_id": ["H1"],
+                                                  "account_type": ["roth_ira"]})])
+    assert check_mandates(entries, AS_OF, households, with_ira, securities, prices, lots, models)[1] == []
