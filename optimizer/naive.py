@@ -57,15 +57,16 @@ def naive_rebalance(p: HouseholdProblem) -> NaiveRebalance:
     sell = np.maximum(holdings - target, 0.0)
     buy = np.maximum(target - holdings, 0.0)
 
+    # FIFO within each (account, security): a lot gives what its position still has to sell after the
+    # older lots, i.e. its value clipped to [0, sell − value of the lots before it].
+    order = np.lexsort((p.lot_ids.astype(str), p.lot_acquired, p.lot_security, p.lot_account))
+    position = (p.lot_account * p.n_securities + p.lot_security)[order]
+    value = p.lot_value_usd[order]
+    running = np.cumsum(value)
+    first = np.r_[True, position[1:] != position[:-1]] if len(order) else np.zeros(0, dtype=bool)
+    before = running - value - np.maximum.accumulate(np.where(first, running - value, 0.0))
     sold = np.zeros(p.n_lots)
-    order = np.lexsort((p.lot_ids.astype(str), p.lot_acquired, p.lot_security, p.lot_account))  # FIFO within (a, s)
-    left = sell.copy()
-    for i in order:
-        a, s = p.lot_account[i], p.lot_security[i]
-        take = min(p.lot_value_usd[i], left[a, s])
-        if take > 0:
-            sold[i] = take
-            left[a, s] -= take
+    sold[order] = np.clip(sell.ravel()[position] - before, 0.0, value)
     disallowed, wash_sales = _wash_sales(p, sold, buy)
     return NaiveRebalance(sold, buy, disallowed, wash_sales)
 
