@@ -24,6 +24,15 @@ DEFAULT_LOCATION_VALUE: dict[str, dict[str, float]] = {
 }
 
 
+class CustodianTrading(BaseModel):
+    """What one custodian takes: fractional shares or not, and its smallest trade."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fractional_shares: bool | None = Field(None, description="Takes fractional shares (blank: as the run's `shares`).")
+    min_trade_usd: float = Field(0.0, ge=0, description="Smallest trade it takes, per security and side.")
+
+
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,7 +49,10 @@ class RunConfig(BaseModel):
     annual_tax_budget_usd: float | None = Field(None, description="Cap on estimated tax on realized gains per year (YTD counted).")
     shares: Literal["round", "mip", "fractional"] = Field(
         "round", description="Whole shares by LP + rounding repair (round), by SCIP (mip), or fractional shares.")
-    min_trade_usd: float = Field(0.0, ge=0, description="Trades smaller than this are not sent.")
+    min_trade_usd: float = Field(0.0, ge=0, description="Trades smaller than this are not sent (anywhere).")
+    custodians: dict[str, CustodianTrading] = Field(
+        default_factory=dict, description="Per custodian id: fractional shares and minimum trade, e.g. "
+                                          "{birch: {fractional_shares: false, min_trade_usd: 100}}. Mandates may ask more.")
     mip_gap: float = Field(0.01, gt=0, description="Relative optimality gap of the mip mode.")
     mip_abs_gap_usd: float = Field(1.0, gt=0, description="Absolute optimality gap of the mip mode, in objective dollars.")
     mip_time_limit_s: float = Field(10.0, gt=0, description="Time limit per household solve in the mip mode.")

@@ -60,6 +60,7 @@ class SecurityRecord(Record):
     name: str = Field(description="Display name.")
     security_type: SecurityType = Field(description="etf, stock or mutual_fund.")
     asset_class: str = Field(min_length=1, description="Firm asset class the security counts toward.")
+    fund_family: Optional[str] = Field(None, description="Fund family (ETFs and mutual funds), for product preferences.")
     sector: Optional[str] = Field(None, description="GICS-like sector (stocks; blank for funds).")
     industry: Optional[str] = Field(None, description="Industry within the sector (stocks).")
     tags: Optional[str] = Field(None, description="Semicolon-separated tags, e.g. 'esg_leader;fossil_fuel'.")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from data_contracts.mandate_rules import allocate_all, class_weights, screened
+from data_contracts.mandate_rules import ProductCatalog, allocate_all, class_weights, preferred, product_preferences, screened
 from data_contracts.mandates import SPEC_KINDS, CashRules, Location, in_force
 from data_contracts.types import TAXABLE_ACCOUNT_TYPES
 
@@ -52,6 +52,8 @@ def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFr
                                                            column))
     if models is not None:
         report(_allocation_problems(live, as_of, households, models, securities), "error", "weights", pl.col("why"))
+    if models is not None:
+        report(_preference_problems(live, as_of, households, models, securities, prices), "error", "vehicle", pl.col("why"))
     if models is not None:
         report(_homeless_classes(live, households, accounts, models, securities), "warning", "account_kinds",
                pl.format("the location preference keeps {} out of every account of the household: its model "
@@ -117,6 +119,30 @@ def _allocation_problems(live: pl.DataFrame, as_of: dt.date, households: pl.Data
         _, _, problems = allocate_all(target, cash, class_weights(entries, as_of), class_of)
         rows += [(household, entries["source"][-1], why) for why in problems]
     return pl.DataFrame(rows, schema={"household_id": pl.String, "source": pl.String, "why": pl.String}, orient="row")
+
+
+def _preference_problems(live: pl.DataFrame, as_of: dt.date, households: pl.DataFrame, models: pl.DataFrame,
+                         securities: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
+    """Households whose product preferences fit nothing, or too much (``preferred``'s problems),
+    measured on the model after the household's own class weights."""
+    schema = {"household_id": pl.String, "source": pl.String, "why": pl.String}
+    prefs = live.filter(pl.col("rule") == "product_preference")
+    if prefs.height == 0:
+        return pl.DataFrame(schema=schema)
+    catalog = ProductCatalog.of(securities, prices, models)
+    model_of = dict(households.select("household_id", "model_id").iter_rows())
+    rows = []
+    for (household,), entries in live.filter(pl.col("household_id").is_in(prefs["household_id"].unique().implode())) \
+            .partition_by("household_id", as_dict=True).items():
+        model = catalog.models.get(model_of.get(household), {})
+        target = {s: w for s, w in model.items() if s in catalog.class_of}
+        cash = sum(w for s, w in model.items() if s not in catalog.class_of)
+        target, _, _ = allocate_all(target, cash, class_weights(entries, as_of), catalog.class_of)
+        mine = entries.filter(pl.col("rule") == "product_preference")
+        for pref, source in zip(product_preferences(mine), mine["source"].to_list()):
+            _, problems = preferred(target, [pref], catalog)
+            rows += [(household, source, why) for why in problems]
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _homeless_classes(live: pl.DataFrame, households: pl.DataFrame, accounts: pl.DataFrame, models: pl.DataFrame,

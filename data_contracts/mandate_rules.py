@@ -2,17 +2,20 @@
 
 ``screened`` turns screens into never-hold rows per matching security; ``redistribute`` gives a
 never-held model security's weight to its class's other model securities; ``allocate`` applies the
-household's own class weights (asset allocations, glide paths) to its model; ``cash_rules`` reads
-the accounts' cash rules. The file format is ``data_contracts.mandates``.
+household's own class weights (asset allocations, glide paths) to its model; ``preferred`` puts
+an asset class's weight into the products the household prefers; ``cash_rules`` and ``trading``
+read the accounts' cash rules and trade sizes. The file format is ``data_contracts.mandates``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import polars as pl
 
-from data_contracts.mandates import MANDATE_SCHEMA, SPEC_KINDS, AssetAllocation, CashRules, Location, Transition
+from data_contracts.mandates import (MANDATE_SCHEMA, SPEC_KINDS, AssetAllocation, CashRules, Location, ProductPreference,
+                                     Trading, Transition)
 from data_contracts.types import TAXABLE_ACCOUNT_TYPES
 from data_contracts.tag_rules import TagRule
 
@@ -130,3 +133,100 @@ def located(mandates: pl.DataFrame, accounts: pl.DataFrame, securities: pl.DataF
                 out += [r | {"account_id": a, "security_id": s, "rule": "never_hold" if spec.sell_by else "never_buy",
                              "sell_by": spec.sell_by, "spec": None} for s in members]
     return pl.concat([mandates.filter(pl.col("rule") != "location"), pl.DataFrame(out, schema=MANDATE_SCHEMA)])
+
+
+@dataclass(frozen=True)
+class ProductCatalog:
+    """What the securities master, the prices and the models say about products."""
+
+    class_of: dict[str, str]
+    vehicle_of: dict[str, str]  # security_type: etf, mutual_fund, stock
+    family_of: dict[str, str | None]
+    priced: frozenset[str]
+    models: dict[str, dict[str, float]]  # model → security → weight
+    by_class_vehicle: dict[tuple[str, str], list[str]]
+
+    @classmethod
+    def of(cls, securities: pl.DataFrame, prices: pl.DataFrame, models: pl.DataFrame) -> "ProductCatalog":
+        family = securities["fund_family"].to_list() if "fund_family" in securities.columns else [None] * securities.height
+        ids, classes, vehicles = (securities[c].to_list() for c in ("security_id", "asset_class", "security_type"))
+        by: dict[tuple[str, str], list[str]] = {}
+        for s, c, v in sorted(zip(ids, classes, vehicles)):
+            by.setdefault((c, v), []).append(s)
+        weights = {m[0]: dict(f.select("security_id", "target_weight").iter_rows())
+                   for m, f in models.partition_by("model_id", as_dict=True).items()}
+        return cls(dict(zip(ids, classes)), dict(zip(ids, vehicles)), dict(zip(ids, family)),
+                   frozenset(prices.filter(pl.col("close_usd").is_not_null())["security_id"].to_list()), weights, by)
+
+
+def product_preferences(mandates: pl.DataFrame) -> list[ProductPreference]:
+    """The household's product preferences in force, in file order (a later one for a class wins)."""
+    return [ProductPreference.model_validate_json(spec)
+            for spec in mandates.filter(pl.col("rule") == "product_preference")["spec"].to_list()]
+
+
+def preferred(target: dict[str, float], preferences: list[ProductPreference],
+              catalog: ProductCatalog) -> tuple[dict[str, float], list[str]]:
+    """(security weights, problems) with each preferred class's weight moved from the model's
+    securities of the class to the preferred products: the model's own securities that fit keep
+    their relative weights; else the named securities, equal weight; else the one security of the
+    class that fits; a direct-index sleeve takes the sleeve model's stock weights of the class. A
+    class the target holds none of is left alone; a preference that fits nothing, or several
+    securities with none named, is a problem and changes nothing."""
+    out = dict(target)
+    problems: list[str] = []
+    for pref in preferences:
+        members = {s: w for s, w in out.items() if catalog.class_of.get(s) == pref.asset_class and w > 0}
+        weight = sum(members.values())
+        if weight <= 0:
+            continue
+        chosen, why = _products(pref, members, catalog)
+        unpriced = sorted(s for s in chosen if s not in catalog.priced)
+        if why or unpriced:
+            problems.append(why or f"the preferred {', '.join(unpriced[:5])} of {pref.asset_class} ha"
+                                   f"{'s' if len(unpriced) == 1 else 've'} no price")
+            continue
+        for s in members:
+            del out[s]
+        total = sum(chosen.values())
+        for s, w in chosen.items():
+            out[s] = out.get(s, 0.0) + weight * w / total
+    return out, problems
+
+
+def _products(pref: ProductPreference, members: dict[str, float],
+              catalog: ProductCatalog) -> tuple[dict[str, float], str | None]:
+    """The preferred securities of the class with their relative weights, or why there are none."""
+    cls = pref.asset_class
+    if pref.vehicle == "direct_index":
+        if pref.sleeve_model not in catalog.models:
+            return {}, f"sleeve model {pref.sleeve_model} is not in the models file"
+        sleeve = {s: w for s, w in catalog.models[pref.sleeve_model].items()
+                  if w > 0 and catalog.class_of.get(s) == cls and catalog.vehicle_of.get(s) == "stock"}
+        return (sleeve, None) if sleeve else ({}, f"model {pref.sleeve_model} holds no stocks of {cls} to form a sleeve")
+    family = f" of the {pref.fund_family} family" if pref.fund_family else ""
+
+    def fits(s: str) -> bool:
+        return (catalog.class_of.get(s) == cls and catalog.vehicle_of.get(s) == pref.vehicle
+                and (pref.fund_family is None or catalog.family_of.get(s) == pref.fund_family))
+
+    if pref.securities:
+        misfits = [s for s in pref.securities if not fits(s)]
+        if misfits:
+            return {}, f"{', '.join(misfits)} {'is' if len(misfits) == 1 else 'are'} not {pref.vehicle}{family} of {cls}"
+        own = {s: members[s] for s in pref.securities if s in members}
+        return own or {s: 1.0 for s in pref.securities}, None
+    own = {s: w for s, w in members.items() if fits(s)}
+    if own:
+        return own, None
+    candidates = [s for s in catalog.by_class_vehicle.get((cls, pref.vehicle), []) if fits(s)]
+    if len(candidates) == 1:
+        return {candidates[0]: 1.0}, None
+    if not candidates:
+        return {}, f"the securities master has no {pref.vehicle}{family} of {cls}"
+    return {}, (f"{len(candidates)} {pref.vehicle}s{family} of {cls} fit ({', '.join(candidates[:5])}): "
+                f"name the one(s) to hold in securities")
+
+
+def trading(mandates: pl.DataFrame) -> list[Trading]:
+    return [Trading.model_validate_json(spec) for spec in mandates.filter(pl.col("rule") == "trading")["spec"].to_list()]

@@ -84,6 +84,28 @@ things are best held; this says where they may not go)::
         sell_by: 2027-12-31        # optional: sell down what is there; without it, only no buying
         effective_from: 2026-01-02
 
+``product_preference``: which products hold an asset class (the class keeps its weight; the model's
+securities of the class give way to the preferred ones, ``mandate_rules.preferred``)::
+
+      - kind: product_preference
+        asset_class: us_large_cap
+        vehicle: direct_index       # individual stocks, weighted as in sleeve_model's stocks of the class
+        sleeve_model: growth_direct_index
+        effective_from: 2026-01-02
+      - kind: product_preference
+        asset_class: us_aggregate_bonds
+        vehicle: etf                # or mutual_fund
+        fund_family: Vanguard       # optional; or securities: [BND] to name them
+        effective_from: 2026-01-02
+
+``trading``: the household's (or one account's) trade sizes on top of its custodians' rules (the
+run configuration's ``custodians``): a larger minimum trade, or whole shares only::
+
+      - kind: trading
+        min_trade_usd: 250
+        whole_shares: true
+        effective_from: 2026-01-02
+
 Files are validated by these pydantic models. A file that does not parse, or an entry that breaks
 its model, holds the household back (trading without a client's restriction could break it); the
 exception names the file, the entry's line and the field.
@@ -107,7 +129,7 @@ MANDATE_DIR = "firm/mandates"
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SUFFIXES = (".yaml", ".yml", ".json")
 Rule = Literal["never_buy", "never_sell", "never_trade", "never_hold", "hold_at_least", "exclusion", "sector_cap",
-               "asset_allocation", "glide_path", "cash_rules", "transition", "location"]
+               "asset_allocation", "glide_path", "cash_rules", "transition", "location", "product_preference", "trading"]
 
 
 class _Entry(BaseModel):
@@ -297,12 +319,53 @@ class Location(_Entry):
     sell_by: Optional[dt.date] = None
 
 
+class ProductPreference(_Entry):
+    """Which products hold an asset class: ETFs or mutual funds (of one ``fund_family``, or the named
+    ``securities``), or a direct-index sleeve of individual stocks weighted as ``sleeve_model``'s
+    stocks of the class. The class keeps its weight in the household's target."""
+
+    kind: Literal["product_preference"]
+    asset_class: str = Field(min_length=1)
+    vehicle: Literal["etf", "mutual_fund", "direct_index"]
+    fund_family: Optional[str] = Field(None, min_length=1, description="etf / mutual_fund: only this family's.")
+    securities: list[SecurityId] = Field(default_factory=list, description="etf / mutual_fund: these, equal weight "
+                                                                           "unless the model already holds them.")
+    sleeve_model: Optional[str] = Field(None, description="direct_index: the model whose stock weights form the sleeve.")
+
+    @model_validator(mode="after")
+    def _valid(self):
+        if self.account_id is not None:
+            raise ValueError("a product preference sets the household's targets: it takes no account_id")
+        if self.vehicle == "direct_index" and self.sleeve_model is None:
+            raise ValueError("a direct_index preference names its sleeve_model")
+        if self.vehicle == "direct_index" and (self.fund_family or self.securities):
+            raise ValueError("fund_family and securities apply to etf and mutual_fund preferences")
+        if self.vehicle != "direct_index" and self.sleeve_model is not None:
+            raise ValueError("sleeve_model applies to direct_index preferences")
+        return self
+
+
+class Trading(_Entry):
+    """Trade sizes of the household or one account, on top of its custodian's: no trade (per security
+    and side) below ``min_trade_usd``; ``whole_shares``: no fractional shares even where allowed."""
+
+    kind: Literal["trading"]
+    min_trade_usd: Optional[float] = Field(None, ge=0)
+    whole_shares: bool = False
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.min_trade_usd is None and not self.whole_shares:
+            raise ValueError("a trading entry sets min_trade_usd or whole_shares")
+        return self
+
+
 Mandate = Annotated[Union[SecurityRestriction, HoldAtLeast, Exclusion, SectorCap, AssetAllocation, GlidePath, CashRules,
-                          Transition, Location], Field(discriminator="kind")]
+                          Transition, Location, ProductPreference, Trading], Field(discriminator="kind")]
 KINDS = ("security_restriction", "hold_at_least", "exclusion", "sector_cap", "asset_allocation", "glide_path", "cash_rules",
-         "transition", "location")
+         "transition", "location", "product_preference", "trading")
 SPEC_KINDS = {"asset_allocation": AssetAllocation, "glide_path": GlidePath, "cash_rules": CashRules, "transition": Transition,
-              "location": Location}
+              "location": Location, "product_preference": ProductPreference, "trading": Trading}
 
 
 class MandateFile(BaseModel):
@@ -318,7 +381,8 @@ class MandateRecord(Record):
     household_id: HouseholdId = Field(description="Household.")
     account_id: Optional[AccountId] = Field(None, description="Only this account (blank: every account).")
     security_id: Optional[SecurityId] = Field(None, description="Security the mandate is about (blank: a screen or cap).")
-    rule: Rule = Field(description="never_buy, never_sell, never_trade, never_hold, hold_at_least, exclusion or sector_cap.")
+    rule: Rule = Field(description="never_buy, never_sell, never_trade or never_hold (security restrictions), else the "
+                                   "entry's kind.")
     effective_from: dt.date = Field(description="First day in force.")
     effective_to: Optional[dt.date] = Field(None, description="Last day in force (blank: open).")
     sell_by: Optional[dt.date] = Field(None, description="never_hold: the date holdings reach zero (blank: now).")
@@ -328,8 +392,8 @@ class MandateRecord(Record):
     tag_rule: Optional[str] = Field(None, description="exclusion: a rule over tags (a tag list becomes 'a or b').")
     max_weight: Optional[float] = Field(None, description="sector_cap: most of the household's value in it.",
                                         json_schema_extra={"unit": "fraction"})
-    spec: Optional[str] = Field(None, description="asset_allocation, glide_path, cash_rules, transition, location: "
-                                                 "the entry as JSON.")
+    spec: Optional[str] = Field(None, description="asset_allocation, glide_path, cash_rules, transition, location, "
+                                                 "product_preference, trading: the entry as JSON.")
     source: str = Field(description="File and line of the entry, e.g. firm/mandates/H1.yaml:12.")
     reason: Optional[str] = Field(None, description="Why, as the file says.")
 
@@ -390,7 +454,7 @@ def _read_file(path: Path, label: str) -> tuple[list[tuple], list[dict]]:
             rows.append(row | dict(security_id=m.security_id, rule=m.rule))
         elif isinstance(m, HoldAtLeast):
             rows.append(row | dict(security_id=m.security_id, rule="hold_at_least", amount_usd=m.amount_usd))
-        elif isinstance(m, (AssetAllocation, GlidePath, CashRules, Transition, Location)):
+        elif isinstance(m, tuple(SPEC_KINDS.values())):
             rows.append(row | dict(rule=m.kind, spec=m.model_dump_json()))
         elif isinstance(m, SectorCap):
             rows.append(row | dict(rule="sector_cap", sector=m.sector, industry=m.industry, max_weight=m.max_weight))

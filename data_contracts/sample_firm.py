@@ -34,6 +34,11 @@ ASSET_CLASSES: dict[str, tuple[tuple[str, ...], float, float]] = {
     "us_reits": (("VNQ", "SCHH"), 0.04, 0.20),
     "commodities": (("GSG", "DBC"), 0.02, 0.18),
 }
+# Fund families of the sample ETFs (for product preferences)
+FUND_FAMILY = {"Vanguard": ("VTI", "VB", "VEA", "VWO", "BND", "VTIP", "VTEB", "VNQ"),
+               "iShares": ("ITOT", "IJR", "IEFA", "IEMG", "AGG", "MUB", "HYG", "GSG"),
+               "Schwab": ("SCHB", "SCHP", "SCHH"), "SPDR": ("JNK",), "Invesco": ("DBC",)}
+FAMILY_OF = {t: family for family, tickers in FUND_FAMILY.items() for t in tickers}
 EQUITY = ["us_large_cap", "us_small_cap", "intl_developed", "emerging_markets", "us_reits", "commodities"]
 BONDS = ["us_aggregate_bonds", "treasury_inflation", "municipal_bonds", "high_yield_bonds"]
 SECTORS = {
@@ -84,7 +89,7 @@ def securities_master(rng: np.random.Generator, mix: FirmMix) -> pl.DataFrame:
     for cls, (tickers, _, _) in ASSET_CLASSES.items():
         for i, t in enumerate(tickers):  # each ETF's substitute: the next ETF of its class
             rows.append(dict(security_id=t, name=f"{t} {cls.replace('_', ' ')} ETF", security_type="etf", asset_class=cls,
-                             substitute_id=tickers[(i + 1) % len(tickers)]))
+                             fund_family=FAMILY_OF[t], substitute_id=tickers[(i + 1) % len(tickers)]))
     stocks = _tickers(rng, mix.direct_index_stocks, {r["security_id"] for r in rows})
     sector_names = list(SECTORS)
     tag_pool = np.array(["esg_leader", "fossil_fuel", "tobacco", "weapons", "gambling", "alcohol"])
@@ -111,7 +116,7 @@ def securities_master(rng: np.random.Generator, mix: FirmMix) -> pl.DataFrame:
             r["substitute_id"] = peers[(peers.index(r["security_id"]) + 1) % len(peers)] if len(peers) > 1 else "VTI"
             r["substitute_cost"] = 0.006  # a single stock tracks another worse than one ETF tracks its twin
     schema = {"security_id": pl.String, "name": pl.String, "security_type": pl.String, "asset_class": pl.String,
-              "sector": pl.String, "industry": pl.String, "tags": pl.String, "identical_group": pl.String,
+              "fund_family": pl.String, "sector": pl.String, "industry": pl.String, "tags": pl.String, "identical_group": pl.String,
               "substitute_id": pl.String, "substitute_cost": pl.Float64,
               "beta": pl.Float64, "size": pl.Float64, "value": pl.Float64, "momentum": pl.Float64}
     return pl.DataFrame(rows, schema=schema)

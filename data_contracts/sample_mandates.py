@@ -16,10 +16,10 @@ import polars as pl
 import yaml
 
 from data_contracts.mandates import MANDATE_DIR
-from data_contracts.types import CASH_SECURITY_ID
+from data_contracts.types import CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
 
 KINDS = ("never_buy", "never_sell", "never_hold", "hold_at_least", "exclusion", "sector_cap", "asset_allocation",
-         "glide_path", "cash_rules", "transition")
+         "glide_path", "cash_rules", "transition", "location", "product_preference", "trading")
 BONDS = ("us_aggregate_bonds", "treasury_inflation", "municipal_bonds", "high_yield_bonds")
 
 
@@ -42,6 +42,8 @@ def sample_mandates(frames: dict[str, pl.DataFrame], seed: int, as_of: dt.date, 
     accounts = {k[0]: v for k, v in frames["accounts"].partition_by("household_id", as_dict=True).items()}
     cash = dict(frames["cash"].select("account_id", "cash_usd").iter_rows())
     since = (as_of - dt.timedelta(days=400)).isoformat()
+    stocks = sec.filter(pl.col("security_type") == "stock")["security_id"].implode()
+    sleeves = sorted(frames["models"].filter(pl.col("security_id").is_in(stocks))["model_id"].unique().to_list())
 
     out = {}
     for h, model_id in households.select("household_id", "model_id").iter_rows():
@@ -51,14 +53,27 @@ def sample_mandates(frames: dict[str, pl.DataFrame], seed: int, as_of: dt.date, 
         kind = KINDS[int(draw / share)]
         held, sellable = by_household.get(h), gains.get(h)
         model = models[model_id].filter(pl.col("security_id") != CASH_SECURITY_ID)
-        entry = _entry(kind, rng, held, sellable, model, accounts[h], cash, class_of, sector_of, tags_of, as_of)
+        entry = _entry(kind, rng, held, sellable, model, accounts[h], cash, class_of, sector_of, tags_of, as_of, sleeves)
         if entry is not None:
             out[h] = {"household_id": h, "mandates": [entry | {"effective_from": since}]}
     return out
 
 
-def _entry(kind, rng, held, sellable, model, accounts, cash, class_of, sector_of, tags_of, as_of) -> dict | None:
+def _entry(kind, rng, held, sellable, model, accounts, cash, class_of, sector_of, tags_of, as_of, sleeves) -> dict | None:
     pick = lambda values: values[int(rng.integers(len(values)))]  # noqa: E731
+    if kind == "trading":
+        return {"kind": "trading", "min_trade_usd": 250.0, "whole_shares": True, "reason": "client's custodian agreement"}
+    if kind == "product_preference" and sleeves:  # an ETF household wants the stock sleeve; a direct-index one, an ETF
+        if model["model_id"][0] in sleeves:
+            return {"kind": "product_preference", "asset_class": "us_large_cap", "vehicle": "etf", "fund_family": "iShares"}
+        return {"kind": "product_preference", "asset_class": "us_large_cap", "vehicle": "direct_index",
+                "sleeve_model": sleeves[0]}
+    if kind == "location":  # no bonds in taxable, where the household has an IRA to hold them
+        kinds = set(accounts["account_type"].to_list())
+        if kinds & set(TAXABLE_ACCOUNT_TYPES) and kinds - set(TAXABLE_ACCOUNT_TYPES):
+            return {"kind": "location", "asset_classes": list(BONDS), "account_kinds": ["taxable"],
+                    "reason": "bonds in the IRA"}
+        return None
     if kind == "never_buy":
         return {"kind": "security_restriction", "security_id": pick(model["security_id"].to_list()), "rule": "never_buy",
                 "reason": "client's request"}

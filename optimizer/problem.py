@@ -117,9 +117,11 @@ class SolveParams:
     exposure_penalty: float = 0.05  # λ_F per dollar·unit of sector / factor exposure gap
     substitute_cost: float = 0.003  # ρ per dollar held in a substitute instead of its primary
     # Whole shares: "round" (LP, then a rounding repair that keeps every constraint), "mip" (SCIP on
-    # integer share counts), or "fractional" (custodians that take fractional shares).
+    # integer share counts), or "fractional" (custodians that take fractional shares). It is the
+    # default for accounts whose problem does not say (HouseholdProblem.whole_shares); where it does,
+    # whole-share accounts are made whole by "mip" in mip mode and by the repair otherwise.
     shares: Literal["round", "mip", "fractional"] = "round"
-    min_trade_usd: float = 0.0  # smaller trades are not sent (the repair keeps cash whole)
+    min_trade_usd: float = 0.0  # smaller trades are not sent (the repair keeps cash whole); a floor under the accounts' own
     mip_gap: float = 0.01  # relative
     mip_abs_gap: float = 1.0  # dollars of objective: a household's MIP need not prove more
     mip_time_limit_s: float = 10.0
@@ -193,6 +195,9 @@ class HouseholdProblem:
     equivalent_of: np.ndarray | None = None  # int[S]: the primary a held equivalent counts toward, −1 if none
     # A transition spends its budgets on drift: least drift within them first, then the best trades
     drift_first: bool = False
+    # Trading rules per account (custodian, mandates); None: the run's (SolveParams.shares, min_trade_usd)
+    whole_shares: np.ndarray | None = None  # bool[A]: the account trades whole shares only
+    min_trade_usd: np.ndarray | None = None  # float[A]: no trade (per security and side) smaller than this
 
     @property
     def n_accounts(self) -> int:
@@ -300,6 +305,32 @@ class HouseholdProblem:
         group = self.identical_group[self.lot_security]
         recent_groups = np.unique(group[(age <= 30) | self.lot_loss_sale_blocked])
         return np.isin(group, recent_groups)
+
+    def account_whole_shares(self, params: SolveParams) -> np.ndarray:
+        """bool[A]: accounts that trade whole shares only (fractional shares not allowed there)."""
+        if self.whole_shares is None:
+            return np.full(self.n_accounts, params.shares != "fractional")
+        return self.whole_shares
+
+    def account_min_trade_usd(self, params: SolveParams) -> np.ndarray:
+        """float[A]: the smallest trade each account sends, per security and side."""
+        if self.min_trade_usd is None:
+            return np.full(self.n_accounts, params.min_trade_usd)
+        return np.maximum(self.min_trade_usd, params.min_trade_usd)
+
+    @cached_property
+    def mandated_positions(self) -> np.ndarray:
+        """bool[A, S]: positions a hard mandate makes trade today, whatever their size (a never-hold cap
+        below the holding; a hold-at-least not yet met). The minimum trade size does not apply to them."""
+        out = np.zeros((self.n_accounts, self.n_securities), dtype=bool)
+        held = self.holdings_usd
+        if self.max_holding_usd is not None:
+            out |= held > self.max_holding_usd + 0.01
+        if self.hold_min_security is not None:
+            for a, s, amount in zip(self.hold_min_account, self.hold_min_security, self.hold_min_usd):
+                if (held[:, s].sum() if a < 0 else held[a, s]) < amount:
+                    out[slice(None) if a < 0 else a, s] = True
+        return out
 
     def location(self) -> np.ndarray:
         if self.location_value is None:

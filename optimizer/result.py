@@ -21,8 +21,13 @@ class HouseholdSolution:
     # Share counts when they are exact (whole shares); None: derived from the dollar amounts
     sold_shares: np.ndarray | None = None  # float[L]
     bought_shares: np.ndarray | None = None  # float[K]
-    whole_shares: bool = False
+    whole_share_accounts: np.ndarray | None = None  # bool[A]: accounts traded in whole shares (None: none)
     solver_seconds: float = 0.0  # time inside the solver, for the optimizer-overhead ratio
+
+    @property
+    def whole_shares(self) -> bool:
+        """Every account's trades are whole shares."""
+        return self.whole_share_accounts is not None and bool(self.whole_share_accounts.all())
 
     @property
     def lot_sold_shares(self) -> np.ndarray:

@@ -1,16 +1,22 @@
-"""Whole shares from the LP's dollar amounts: a rounding repair that keeps every constraint.
+"""Trade sizes a custodian takes: whole shares where the account takes no fractions, and no trade
+below the account's minimum. A repair of the LP's dollar amounts that keeps every constraint.
 
-1. Each buy and each partial lot sale is rounded down to whole shares; a lot the LP sells whole
-   (to within a cent) is sold whole, fractional remainder included.
-2. Trades below the minimum trade size are dropped (a position's sales as a whole).
-3. Cash below an account's floor (minimum plus withdrawal) is repaired by taking shares off that
-   account's buys, largest buy first, then by selling one more share of a lot — lots the LP sells
-   first, then the account's other lots, cheapest in tax per dollar first — skipping any loss lot
-   whose sale would be a wash sale, any lot a mandate forbids selling and any share that would
-   break a budget.
-4. Cash above an account's maximum is repaired by adding shares to that account's buys while the
-   floor still holds.
-Rounding never adds a new buy and never loss-sells what the wash-sale rules forbid, so the rules
+Per account (``HouseholdProblem.account_whole_shares`` / ``account_min_trade_usd``):
+
+1. In a whole-share account each buy and each partial lot sale is rounded down to whole shares; a
+   lot the LP sells whole (to within a cent) is sold whole, fractional remainder included. An
+   account that takes fractional shares keeps the LP's amounts.
+2. Trades below the account's minimum are dropped (a position's sales as a whole), except a sale
+   that closes the position and a trade a hard mandate requires today
+   (``HouseholdProblem.mandated_positions``: a never-hold sell-down, a hold-at-least top-up).
+3. Cash below an account's floor (minimum plus withdrawal) is repaired by taking the shortfall off
+   that account's largest buy (in whole shares where required; a buy left below the minimum is
+   dropped), then by selling more of a lot — lots the LP sells first, then the account's other lots,
+   cheapest in tax per dollar first — at least up to the minimum trade, skipping any loss lot whose
+   sale would be a wash sale, any lot a mandate forbids selling and any amount that breaks a budget.
+4. Cash above an account's maximum is invested in that account's buys while the floor holds.
+
+The repair never adds a new buy and never loss-sells what the wash-sale rules forbid, so the rules
 the LP respected still hold; ``verify`` checks everything again.
 """
 
@@ -28,45 +34,129 @@ from optimizer.terms.tax import lot_gain_per_dollar
 EPS = 1e-9
 
 
-def round_to_whole_shares(sol: HouseholdSolution, params: SolveParams) -> HouseholdSolution:
+def round_trades(sol: HouseholdSolution, params: SolveParams) -> HouseholdSolution:
+    """The solution in trade sizes every account's custodian takes (unchanged when all take any size)."""
     p = sol.problem
+    whole = p.account_whole_shares(params)
+    minimum = p.account_min_trade_usd(params)
+    if not whole.any() and not minimum.any():
+        return sol
     price_lot = p.price_usd[p.lot_security]
     whole_lot = (sol.lot_sold_usd > 0) & (sol.lot_sold_usd >= p.lot_value_usd - 0.01)
-    sold = np.where(whole_lot, p.lot_quantity_shares, np.floor(sol.lot_sold_usd / price_lot + EPS))
-    bought = np.floor(sol.buy_usd / p.price_usd[sol.buy_security] + EPS)
+    exact = sol.lot_sold_shares
+    sold = np.where(whole_lot, p.lot_quantity_shares, np.where(whole[p.lot_account], np.floor(exact + EPS), exact))
+    bought = np.where(whole[sol.buy_account], np.floor(sol.buy_shares + EPS), sol.buy_shares)
+    if minimum.any():
+        _drop_small(p, sol.buy_account, sol.buy_security, sold, bought, minimum)
 
-    if params.min_trade_usd > 0:
-        position = p.lot_account * p.n_securities + p.lot_security
-        per_position = np.bincount(position, weights=sold * price_lot, minlength=p.n_accounts * p.n_securities)
-        sold = np.where(per_position[position] < params.min_trade_usd, 0.0, sold)
-        bought = np.where(bought * p.price_usd[sol.buy_security] < params.min_trade_usd, 0.0, bought)
-
-    # Order in which extra shares may be sold: lots the LP sells first, then by tax per dollar; never a
-    # loss lot inside a wash-sale window or of a group this run buys.
+    # Order in which more may be sold: lots the LP sells first, then by tax per dollar; never a loss
+    # lot inside a wash-sale window or of a group this run buys, nor a lot a mandate forbids selling.
     gain = lot_gain_per_dollar(p)
     bought_groups = np.isin(p.identical_group[p.lot_security], p.identical_group[sol.buy_security])
     may_extend = ~((gain < 0) & (p.lot_loss_sale_window | bought_groups))
-    if p.sell_forbidden is not None:  # nor a lot a mandate forbids selling
+    if p.sell_forbidden is not None:
         may_extend &= ~p.sell_forbidden[p.lot_account, p.lot_security]
     order = np.lexsort((p.lot_tax_rate * gain, sol.lot_sold_usd <= 0))
     order = order[may_extend[order]]
+    repair = _Repair(p, sold, bought, sol.buy_account, sol.buy_security, whole, minimum)
     for a in range(p.n_accounts):
-        _repair_account(p, params, a, sold, bought, sol.buy_account, sol.buy_security, order)
+        repair.account(a, order)
 
     keep = bought > 0
-    price_buy = p.price_usd[sol.buy_security[keep]]
     return dataclasses.replace(
         sol, lot_sold_usd=sold * price_lot, buy_account=sol.buy_account[keep], buy_security=sol.buy_security[keep],
-        buy_usd=bought[keep] * price_buy, sold_shares=sold, bought_shares=bought[keep], whole_shares=True,
+        buy_usd=bought[keep] * p.price_usd[sol.buy_security[keep]], sold_shares=sold, bought_shares=bought[keep],
+        whole_share_accounts=whole,
     )
 
 
-def _cash(p: HouseholdProblem, a: int, sold: np.ndarray, bought: np.ndarray, buy_account: np.ndarray,
-          buy_security: np.ndarray) -> float:
-    mine = p.lot_account == a
-    proceeds = float((sold[mine] * p.price_usd[p.lot_security[mine]]).sum())
-    spent = float((bought[buy_account == a] * p.price_usd[buy_security[buy_account == a]]).sum())
-    return float(p.cash_usd[a]) + proceeds - spent
+def _drop_small(p: HouseholdProblem, buy_account: np.ndarray, buy_security: np.ndarray, sold: np.ndarray,
+                bought: np.ndarray, minimum: np.ndarray) -> None:
+    """Zero (in place) the positions' sales and the buys below their account's minimum trade."""
+    n = p.n_accounts * p.n_securities
+    position = p.lot_account * p.n_securities + p.lot_security
+    sold_usd = np.bincount(position, weights=sold * p.price_usd[p.lot_security], minlength=n)
+    closes = np.bincount(position, weights=sold, minlength=n) >= \
+        np.bincount(position, weights=p.lot_quantity_shares, minlength=n) - EPS
+    exempt = p.mandated_positions.ravel() | closes
+    small = (sold_usd < np.repeat(minimum, p.n_securities)) & ~exempt
+    sold[small[position]] = 0.0
+    small_buy = (bought * p.price_usd[buy_security] < minimum[buy_account]) & ~p.mandated_positions[buy_account, buy_security]
+    bought[small_buy] = 0.0
+
+
+class _Repair:
+    """Cash back within an account's floor and ceiling, in the account's trade sizes (in place)."""
+
+    def __init__(self, p: HouseholdProblem, sold: np.ndarray, bought: np.ndarray, buy_account: np.ndarray,
+                 buy_security: np.ndarray, whole: np.ndarray, minimum: np.ndarray) -> None:
+        self.p, self.sold, self.bought = p, sold, bought
+        self.buy_account, self.buy_security = buy_account, buy_security
+        self.whole, self.minimum = whole, minimum
+
+    def cash(self, a: int) -> float:
+        p, mine, theirs = self.p, self.p.lot_account == a, self.buy_account == a
+        proceeds = float((self.sold[mine] * p.price_usd[p.lot_security[mine]]).sum())
+        spent = float((self.bought[theirs] * p.price_usd[self.buy_security[theirs]]).sum())
+        return float(p.cash_usd[a]) + proceeds - spent
+
+    def shares(self, a: int, usd: float, price: float) -> float:
+        """Shares worth at least ``usd``: whole ones where the account takes no fractions."""
+        return float(np.ceil(usd / price - EPS)) if self.whole[a] else usd / price
+
+    def account(self, a: int, order: np.ndarray) -> None:
+        p = self.p
+        floor, ceiling = p.cash_floor_usd[a], p.cash_ceiling_usd[a]
+        buys = np.flatnonzero(self.buy_account == a)
+        cash = self.cash(a)
+        while cash < floor - 1e-9:
+            live = buys[self.bought[buys] > 0]
+            if len(live):
+                self._take_off_buy(a, live, floor - cash)
+            elif not self._sell_more(a, order, floor - cash):
+                raise HouseholdInfeasible(
+                    f"account {p.account_ids[a]}: rounding to the custodian's trade sizes cannot keep cash at "
+                    f"${floor:,.2f} (${cash:,.2f} after rounding)")
+            cash = self.cash(a)
+        while cash > ceiling + 1e-9:  # invest the excess in the account's live buys, cheapest first
+            live = buys[self.bought[buys] > 0]
+            prices = p.price_usd[self.buy_security[live]]
+            fits = live[prices <= cash - floor] if self.whole[a] else live
+            if not len(fits):
+                break
+            k = fits[np.argmin(p.price_usd[self.buy_security[fits]])]
+            price = p.price_usd[self.buy_security[k]]
+            more = self.shares(a, cash - ceiling, price)
+            self.bought[k] += min(more, np.floor((cash - floor) / price + EPS)) if self.whole[a] else more
+            cash = self.cash(a)
+
+    def _take_off_buy(self, a: int, live: np.ndarray, short_usd: float) -> None:
+        p = self.p
+        k = live[np.argmax(self.bought[live] * p.price_usd[self.buy_security[live]])]
+        price = p.price_usd[self.buy_security[k]]
+        self.bought[k] = max(self.bought[k] - self.shares(a, short_usd, price), 0.0)
+        if self.bought[k] * price < self.minimum[a] and not p.mandated_positions[a, self.buy_security[k]]:
+            self.bought[k] = 0.0
+
+    def _sell_more(self, a: int, order: np.ndarray, short_usd: float) -> bool:
+        """Sell enough more of one lot (at least the minimum trade of its position) to cover
+        ``short_usd``, or one share of it if a budget allows no more; False when no lot can."""
+        p, sold = self.p, self.sold
+        for i in order[(p.lot_account[order] == a) & (sold[order] < p.lot_quantity_shares[order] - EPS)]:
+            price = p.price_usd[p.lot_security[i]]
+            same = (p.lot_account == a) & (p.lot_security == p.lot_security[i])
+            position_usd = float((sold[same] * price).sum())
+            need = max(short_usd, self.minimum[a] - position_usd)
+            steps = [self.shares(a, need, price)] + ([1.0] if self.whole[a] else [])
+            before = sold[i]
+            for step in steps:
+                sold[i] = min(before + step, p.lot_quantity_shares[i])
+                closes = sold[same].sum() >= p.lot_quantity_shares[same].sum() - EPS
+                big_enough = position_usd + (sold[i] - before) * price >= self.minimum[a] - 1e-9
+                if (big_enough or closes or p.mandated_positions[a, p.lot_security[i]]) and _within_budgets(p, sold):
+                    return True
+            sold[i] = before
+        return False
 
 
 def _within_budgets(p: HouseholdProblem, sold: np.ndarray) -> bool:
@@ -77,39 +167,3 @@ def _within_budgets(p: HouseholdProblem, sold: np.ndarray) -> bool:
     if p.turnover_budget_usd is not None and (sold * p.price_usd[p.lot_security]).sum() > p.turnover_budget_usd + 1e-6:
         return False
     return p.tax_budget_usd is None or (p.lot_tax_rate * gain).sum() <= p.tax_budget_usd + 1e-6
-
-
-def _repair_account(p: HouseholdProblem, params: SolveParams, a: int, sold: np.ndarray, bought: np.ndarray,
-                    buy_account: np.ndarray, buy_security: np.ndarray, order: np.ndarray) -> None:
-    floor, ceiling = p.cash_floor_usd[a], p.cash_ceiling_usd[a]
-    buys = np.flatnonzero(buy_account == a)
-    cash = _cash(p, a, sold, bought, buy_account, buy_security)
-    while cash < floor - 1e-9:
-        live = buys[bought[buys] > 0]
-        if len(live):  # take a share off the largest buy (drop it when it falls below the minimum trade)
-            k = live[np.argmax(bought[live] * p.price_usd[buy_security[live]])]
-            bought[k] -= 1
-            if bought[k] * p.price_usd[buy_security[k]] < params.min_trade_usd:
-                bought[k] = 0
-        else:  # sell one more share (or the rest) of a lot, in the order above
-            extended = False
-            for i in order[(p.lot_account[order] == a) & (sold[order] < p.lot_quantity_shares[order] - EPS)]:
-                before = sold[i]
-                sold[i] = min(sold[i] + 1, p.lot_quantity_shares[i])
-                if _within_budgets(p, sold):
-                    extended = True
-                    break
-                sold[i] = before
-            if not extended:
-                raise HouseholdInfeasible(
-                    f"account {p.account_ids[a]}: whole-share rounding cannot keep cash at ${floor:,.2f} "
-                    f"(${cash:,.2f} after rounding)")
-        cash = _cash(p, a, sold, bought, buy_account, buy_security)
-    while cash > ceiling + 1e-9 and len(buys):  # invest the excess, a share at a time, cheapest first
-        prices = p.price_usd[buy_security[buys]]
-        fits = buys[prices <= cash - floor]
-        if not len(fits):
-            break
-        k = fits[np.argmin(p.price_usd[buy_security[fits]])]
-        bought[k] += 1
-        cash = _cash(p, a, sold, bought, buy_account, buy_security)

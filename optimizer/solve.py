@@ -15,7 +15,7 @@ from optimizer.errors import HouseholdInfeasible, SolverFailure
 from optimizer.lp import Layout, LinearProgram
 from optimizer.problem import HouseholdProblem, SolveParams
 from optimizer.result import HouseholdSolution
-from optimizer.rounding import round_to_whole_shares
+from optimizer.rounding import round_trades
 from optimizer.terms.drift import drift_term
 from optimizer.terms.tax import lot_gain_per_dollar
 
@@ -62,13 +62,12 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     bought = np.flatnonzero(v)
     sol = HouseholdSolution(p, u, lay.buy_account[bought], lay.buy_security[bought], v[bought], objective, passes,
                             solver_seconds=clock.seconds)
-    if params.shares == "fractional":
-        return sol
-    if params.shares == "mip":  # already whole: read the share counts exactly
-        price_lot, price_buy = p.price_usd[p.lot_security], p.price_usd[sol.buy_security]
-        return dataclasses.replace(sol, sold_shares=np.round(u / price_lot), bought_shares=np.round(sol.buy_usd / price_buy),
-                                   whole_shares=True)
-    return round_to_whole_shares(sol, params)
+    if params.shares == "mip":  # whole-share accounts are whole already: read their share counts exactly
+        whole = p.account_whole_shares(params)
+        sold, bought = u / p.price_usd[p.lot_security], sol.buy_usd / p.price_usd[sol.buy_security]
+        sol = dataclasses.replace(sol, sold_shares=np.where(whole[p.lot_account], np.round(sold), sold),
+                                  bought_shares=np.where(whole[sol.buy_account], np.round(bought), bought))
+    return round_trades(sol, params)
 
 
 def _check_cash_can_be_met(p: HouseholdProblem, lay: Layout, lp: LinearProgram) -> None:
@@ -130,9 +129,12 @@ def _solve(p: HouseholdProblem, lay: Layout, lp: LinearProgram, params: SolvePar
     scale[lay.u] = p.price_usd[p.lot_security]
     scale[lay.v] = p.price_usd[lay.buy_security]
     integer = np.zeros(lay.n_vars, dtype=bool)
-    integer[lay.u] = integer[lay.v] = True
+    whole = p.account_whole_shares(params)  # accounts that take fractional shares stay continuous
+    integer[lay.u] = whole[p.lot_account]
+    integer[lay.v] = whole[lay.buy_account]
     shares = lp.scaled(scale, integer)
-    shares.ub[lay.u] = np.floor(shares.ub[lay.u] + 1e-9)  # whole shares of each lot
+    lot_ub = shares.ub[lay.u]  # whole shares of each lot in whole-share accounts
+    shares.ub[lay.u] = np.where(whole[p.lot_account], np.floor(lot_ub + 1e-9), lot_ub)
     sol = _checked(clock(solve_lp(shares, time_limit_s=params.mip_time_limit_s, mip_gap=params.mip_gap,
                                        mip_abs_gap=params.mip_abs_gap)), p)
     return sol.x * scale, sol.objective

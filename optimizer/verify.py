@@ -30,12 +30,7 @@ def verify(sol: HouseholdSolution) -> list[str]:
         for a, s in zip(sol.buy_account[sol.buy_shares <= 0], sol.buy_security[sol.buy_shares <= 0])
     ]
 
-    if sol.whole_shares:
-        partial = (sold > 0) & (sold < p.lot_quantity_shares - SHARE_TOLERANCE)
-        problems += [f"lot {p.lot_ids[i]}: {sold[i]:.6f} is not a whole number of shares"
-                     for i in np.flatnonzero(partial & (np.abs(sold - np.round(sold)) > 1e-6))]
-        problems += [f"buy of {p.security_ids[s]} in {p.account_ids[a]}: {q:.6f} is not a whole number of shares"
-                     for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares) if abs(q - round(q)) > 1e-6]
+    problems += _trade_size_problems(sol, sold)
 
     price = p.price_usd
     proceeds = np.bincount(p.lot_account, weights=sold * price[p.lot_security], minlength=p.n_accounts)
@@ -93,6 +88,41 @@ def verify(sol: HouseholdSolution) -> list[str]:
     return problems
 
 
+def _trade_size_problems(sol: HouseholdSolution, sold: np.ndarray) -> list[str]:
+    """Whole shares where the account takes no fractions (a lot sold whole may carry its own fraction),
+    and no trade below the account's minimum, per security and side."""
+    p = sol.problem
+    out: list[str] = []
+    if sol.whole_share_accounts is not None:
+        whole = sol.whole_share_accounts
+        partial = (sold > 0) & (sold < p.lot_quantity_shares - SHARE_TOLERANCE) & whole[p.lot_account]
+        out += [f"lot {p.lot_ids[i]}: {sold[i]:.6f} is not a whole number of shares"
+                for i in np.flatnonzero(partial & (np.abs(sold - np.round(sold)) > 1e-6))]
+        fractional_buy = whole[sol.buy_account] & (np.abs(sol.buy_shares - np.round(sol.buy_shares)) > 1e-6)
+        out += [f"buy of {p.security_ids[s]} in {p.account_ids[a]}: {q:.6f} is not a whole number of shares"
+                for a, s, q in zip(sol.buy_account[fractional_buy], sol.buy_security[fractional_buy],
+                                   sol.buy_shares[fractional_buy])]
+    if p.min_trade_usd is None:  # verify sees no run parameters: the pipeline states every account's minimum
+        return out
+    minimum = p.min_trade_usd
+    n = p.n_accounts * p.n_securities
+    position = p.lot_account * p.n_securities + p.lot_security
+    sold_usd = np.bincount(position, weights=sold * p.price_usd[p.lot_security], minlength=n)
+    # Exempt: a sale that closes the position, and what a hard mandate makes trade today.
+    closes = np.bincount(position, weights=sold, minlength=n) >= \
+        np.bincount(position, weights=p.lot_quantity_shares, minlength=n) - SHARE_TOLERANCE
+    exempt = closes | p.mandated_positions.ravel()
+    small = np.flatnonzero((sold_usd > 0) & (sold_usd < np.repeat(minimum, p.n_securities) - CASH_TOLERANCE_USD) & ~exempt)
+    out += [f"sale of {p.security_ids[k % p.n_securities]} in {p.account_ids[k // p.n_securities]}: ${sold_usd[k]:,.2f} "
+            f"is below the account's minimum trade ${minimum[k // p.n_securities]:,.2f}" for k in small]
+    buy_usd = sol.buy_shares * p.price_usd[sol.buy_security]
+    small = np.flatnonzero((buy_usd < minimum[sol.buy_account] - CASH_TOLERANCE_USD)
+                           & ~p.mandated_positions[sol.buy_account, sol.buy_security])
+    out += [f"buy of {p.security_ids[sol.buy_security[k]]} in {p.account_ids[sol.buy_account[k]]}: ${buy_usd[k]:,.2f} "
+            f"is below the account's minimum trade ${minimum[sol.buy_account[k]]:,.2f}" for k in small]
+    return out
+
+
 def _mandate_problems(sol: HouseholdSolution, sold: np.ndarray) -> list[str]:
     """Security restrictions and favoured holdings, from the trade list. With whole shares a limit in
     dollars can only be met to within one share: that much slack is allowed, and no more."""
@@ -109,7 +139,9 @@ def _mandate_problems(sol: HouseholdSolution, sold: np.ndarray) -> list[str]:
     held = p.holdings_usd
     np.add.at(held, (p.lot_account, p.lot_security), -sold * p.price_usd[p.lot_security])
     np.add.at(held, (sol.buy_account, sol.buy_security), sol.buy_shares * p.price_usd[sol.buy_security])
-    slack = p.price_usd if sol.whole_shares else np.full(p.n_securities, CASH_TOLERANCE_USD)
+    # One share of slack where some account trades whole shares (a household-wide limit spans accounts).
+    some_whole = sol.whole_share_accounts is not None and sol.whole_share_accounts.any()
+    slack = p.price_usd if some_whole else np.full(p.n_securities, CASH_TOLERANCE_USD)
     if p.max_holding_usd is not None:
         over = np.argwhere(held > p.max_holding_usd + slack[None, :])
         out += [f"{p.security_ids[s]} in {p.account_ids[a]}: ${held[a, s]:,.2f} held after trading, more than the "

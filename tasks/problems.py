@@ -11,9 +11,9 @@ import polars as pl
 from data_contracts.config import RunConfig
 from data_contracts.types import CASH_ASSET_CLASS, CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
 from data_contracts.validation import ValidatedDay
-from data_contracts.mandate_rules import (allocate_all, cash_rules, class_weights, located, redistribute, screened,
-                                         transition)
-from data_contracts.mandates import Transition
+from data_contracts.mandate_rules import (ProductCatalog, allocate_all, cash_rules, class_weights, located, preferred,
+                                         product_preferences, redistribute, screened, trading, transition)
+from data_contracts.mandates import ProductPreference, Transition
 from optimizer.ledger.estimate import TaxProfile, estimate_tax
 from optimizer.ledger.marginal import marginal_rates
 from optimizer.ledger.netting import net_year
@@ -77,6 +77,8 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
              .partition_by("household_id", as_dict=True).items()}
     sec_sector = dict(zip(sec["security_id"].to_list(), sec["sector"].to_list()))
     sec_industry = dict(zip(sec["security_id"].to_list(), sec["industry"].to_list()))
+    catalog = ProductCatalog.of(day.securities, day.prices, day.models) \
+        if mandates.filter(pl.col("rule") == "product_preference").height else None
     empty = {name: frame.clear() for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
                                                       ("loss_sales", loss_sales), ("buys", buys), ("mandates", mandates))}
     problems = []
@@ -85,7 +87,8 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
         get = lambda name: parts[name].get(h, empty[name])  # noqa: E731
         mine = get("mandates")
         personal = {} if mine.height == 0 else dict(  # most households have none: skip the frame work
-            favoured=_favoured(mine, sec_row), excluded=_excluded(mine), own_weights=class_weights(mine, day.as_of))
+            favoured=_favoured(mine, sec_row), excluded=_excluded(mine), own_weights=class_weights(mine, day.as_of),
+            preferences=product_preferences(mine), catalog=catalog)
         problem = _problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
                            sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
                            sec_substitute_cost, day.as_of, config, **personal)
@@ -125,11 +128,14 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
              sec_group: np.ndarray, sec_exposure: np.ndarray, exposure_names: tuple[str, ...],
              sec_substitute: dict[str, str | None], sec_substitute_cost: np.ndarray, as_of: dt.date,
              config: RunConfig, favoured: set[str] = frozenset(), excluded: set[str] = frozenset(),
-             own_weights: list[dict[str, float]] | None = None) -> HouseholdProblem:
+             own_weights: list[dict[str, float]] | None = None, preferences: list[ProductPreference] | None = None,
+             catalog: ProductCatalog | None = None) -> HouseholdProblem:
     target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
     cash_target = target.pop(CASH_SECURITY_ID, 0.0)
     if own_weights:  # the household's own class weights (asset allocation, glide path), checked at validation
         target, cash_target, _ = allocate_all(target, cash_target, own_weights, {t: sec_class[sec_row[t]] for t in target})
+    if preferences and catalog is not None:  # the class's weight in the products it prefers (checked too)
+        target, _ = preferred(target, preferences, catalog)
     if excluded:  # screened out or never held: the weight goes to the class's other model securities
         target = redistribute(target, set(excluded), {t: sec_class[sec_row[t]] for t in target if t in sec_row})
     # A model security's substitute (if priced and not itself in the model) stands in after a harvest.
@@ -163,6 +169,7 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
     gain_budget, tax_budget = _budgets(hh, profile, config, as_of.year)
     exposure = sec_exposure[rows]
     used = np.abs(exposure).sum(axis=0) > 0  # only characteristics some security of the household has
+    whole_shares, min_trade = _custodian_trading(accounts["custodian_id"].cast(pl.String).to_list(), config)
     return HouseholdProblem(
         household_id=hh["household_id"], as_of=as_of,
         account_ids=account_ids, account_taxable=np.array([t in TAXABLE_ACCOUNT_TYPES for t in account_type], dtype=bool),
@@ -183,7 +190,20 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
         substitute_cost=sec_substitute_cost[rows],
         exposures=exposure[:, used] if used.any() else None,
         exposure_names=tuple(n for n, u in zip(exposure_names, used) if u),
+        whole_shares=whole_shares, min_trade_usd=min_trade,
     )
+
+
+def _custodian_trading(custodians: list[str], config: RunConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(whole shares only, minimum trade) per account, from its custodian's rules and the run's."""
+    whole = np.full(len(custodians), config.shares != "fractional")
+    minimum = np.full(len(custodians), config.min_trade_usd)
+    for a, c in enumerate(custodians):
+        rules = config.custodians.get(c)
+        if rules is not None:
+            whole[a] = whole[a] if rules.fractional_shares is None else not rules.fractional_shares
+            minimum[a] = max(minimum[a], rules.min_trade_usd)
+    return whole, minimum
 
 
 def _favoured(mandates: pl.DataFrame, sec_row: dict[str, int]) -> set[str]:
@@ -240,6 +260,13 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
         min_cash[a] = max(min_cash[a], r.min_usd or 0.0)
         max_cash[a] = min(max_cash[a], np.inf if r.max_usd is None else r.max_usd)
         withdrawal[a] += r.set_aside_usd(p.as_of)  # set aside ahead of its date: cash the LP must raise
+    # Trade sizes: a mandate only tightens the custodian's (built problems always carry both arrays).
+    whole_shares = p.whole_shares.copy() if p.whole_shares is not None else np.zeros(p.n_accounts, dtype=bool)
+    min_trade = p.min_trade_usd.copy() if p.min_trade_usd is not None else np.zeros(p.n_accounts)
+    for r in trading(mandates):
+        a = slice(None) if r.account_id is None else acc[r.account_id]
+        whole_shares[a] |= r.whole_shares
+        min_trade[a] = np.maximum(min_trade[a], r.min_trade_usd or 0.0)
     caps = [(m, "sector" if m["sector"] is not None else "industry") for m in mandates.iter_rows(named=True)
             if m["rule"] == "sector_cap"]
     lookup = {"sector": sector_of or {}, "industry": industry_of or {}}
@@ -254,7 +281,9 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
                                 for (m, _), g in zip(caps, members)]) if caps else None,
         group_cap_names=tuple(f"{by} {m[by]}" for m, by in caps),
         hold_min_account=mins_a if mins else None, hold_min_security=np.array([m[1] for m in mins], dtype=np.int64) if mins else None,
-        hold_min_usd=np.array([m[2] for m in mins], dtype=float) if mins else None)
+        hold_min_usd=np.array([m[2] for m in mins], dtype=float) if mins else None,
+        whole_shares=whole_shares if p.whole_shares is not None or whole_shares.any() else None,
+        min_trade_usd=min_trade if p.min_trade_usd is not None or min_trade.any() else None)
 
 
 def _with_transition(p: HouseholdProblem, t: Transition | None, transactions: pl.DataFrame | None) -> HouseholdProblem:
