@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.ledger_replay
 	$(BIN)/python -m benchmarks.ingest
 	$(BIN)/python -m benchmarks.daily_flow
+	$(BIN)/python -m benchmarks.simulation
 
 docs: $(STAMP)
 	$(BIN)/lotwise contracts-doc --out docs/contracts.md

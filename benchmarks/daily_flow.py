@@ -1,6 +1,6 @@
 """The whole daily flow at firm scale: `python -m benchmarks.daily_flow [--households 100000]`.
 
-Generates the firm once (``var/bench/firm-<households>-<layouts>``, custodian layouts by default),
+Generates the firm once (``var/bench/firm-<households>-<layouts>-<generator version>``, custodian layouts by default),
 then runs ``daily_rebalance`` on it exactly as the schedule would — ingest, validate, stage, solve,
 persist, export, the desk files, the HTML report and the artifacts — on a local Prefect (temporary
 server) in a fresh var folder. Prints the wall time per stage, the end-to-end wall time including

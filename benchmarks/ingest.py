@@ -1,6 +1,6 @@
 """Ingest and validate a generated firm: `python -m benchmarks.ingest [--households 100000]`.
 
-The firm is generated once into ``var/bench/firm-<households>-<layouts>`` by a child process (so
+The firm is generated once into ``var/bench/firm-<households>-<layouts>-<generator version>`` by a child process (so
 generation's memory does not count), then this process reads and parses every file against its
 contract (custodian layouts mapped), writes the raw layer, runs the cross-file validation and the
 Great Expectations suites with their Data Docs, and prints the time and the peak memory after each
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import subprocess
 import sys
 import tempfile
@@ -18,12 +19,15 @@ import time
 from pathlib import Path
 
 from benchmarks.common import peak_rss_gib
+from data_contracts import sample_firm, sample_mandates
 
 AS_OF = dt.date(2026, 11, 20)
 
 
 def firm_dir(households: int, layouts: str) -> Path:
-    folder = Path("var/bench") / f"firm-{households}-{layouts}"
+    """The generated firm, once per version of the generator (a changed mix is a new firm, not a stale one)."""
+    version = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (sample_firm, sample_mandates))).hexdigest()[:8]
+    folder = Path("var/bench") / f"firm-{households}-{layouts}-{version}"
     if not (folder / "firm" / "households.csv").exists():
         print(f"generating {households:,} households into {folder} (once) ...", flush=True)
         subprocess.run([sys.executable, "-m", "flows.cli", "sample-firm", "--households", str(households),

@@ -124,6 +124,99 @@ def contracts_doc(out: Annotated[Path, typer.Option()] = Path("docs/contracts.md
     console.print(f"wrote {out}")
 
 
+@app.command("sample-prices")
+def sample_prices(
+    out: Annotated[Path, typer.Option(help="The wide CSV to write (Date, then one column per ticker).")],
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2014-01-01",
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")] = "2025-12-31",
+    tickers: Annotated[int, typer.Option(min=2, help="Stocks S001… in 10 sectors (ignored with --firm).")] = 100,
+    firm: Annotated[Optional[Path], typer.Option(help="A sample firm's day folder: prices for its securities.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same bytes.")] = 7,
+) -> None:
+    """Write a synthetic price history: correlated daily returns with sectors (data_contracts.sample_prices)."""
+    import polars as pl
+
+    from data_contracts.sample_prices import firm_groups, generate_prices, sector_universe
+
+    groups = firm_groups(pl.read_csv(firm / "firm" / "securities.csv", infer_schema=False)) if firm else \
+        sector_universe(tickers, seed)
+    history = generate_prices(groups, _date(start), _date(end), seed)
+    history.to_csv(out)
+    console.print(f"{len(history.tickers)} tickers × {len(history.dates)} days written to {out}")
+
+
+@app.command("simulate")
+def simulate_cmd(
+    prices: Annotated[Path, typer.Option(help="Wide CSV of daily adjusted closes: Date, then one column per ticker.")],
+    start: Annotated[str, typer.Option(help="First rebalance on or after this day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
+    every: Annotated[str, typer.Option(help="Rebalance every day, week or month.")] = "month",
+    strategy: Annotated[Optional[list[str]], typer.Option(
+        help="lotwise, naive, buy-and-hold (repeat; default all three; naive always runs for the tax alpha).")] = None,
+    firm: Annotated[Optional[Path], typer.Option(help="A day folder of the firm's files (households, models, mandates).")] = None,
+    firm_as_of: Annotated[Optional[str], typer.Option(help="The business day of --firm's files.")] = None,
+    household: Annotated[Optional[list[str]], typer.Option(help="Household id from --firm (repeat; default all).")] = None,
+    start_from: Annotated[str, typer.Option(help="cash: each account's value invested on the start date; "
+                                                 "lots: the firm's lots as held (acquired by the start).")] = "cash",
+    weights: Annotated[Optional[str], typer.Option(
+        help="The model over the price file's tickers, 'A=0.6,B=0.4' or a CSV of ticker,weight (default without "
+             "--firm: equal weight over every ticker; with --firm it replaces the households' models).")] = None,
+    price_model: Annotated[bool, typer.Option(
+        help="With --firm: equal weight over the price file's tickers instead of the households' models.")] = False,
+    cash_weight: Annotated[float, typer.Option(min=0, max=1, help="The price-file model's cash weight.")] = 0.0,
+    initial_usd: Annotated[float, typer.Option(min=0, help="No --firm: cash invested on the start date.")] = 1_000_000.0,
+    copies: Annotated[int, typer.Option(min=1, help="No --firm: this many identical households.")] = 1,
+    taxes: Annotated[str, typer.Option(help="pay: each year's tax leaves the taxable account on 15 April; "
+                                            "accrue: it is a liability at the end.")] = "pay",
+    dividend_yield: Annotated[float, typer.Option(min=0, help="Annual cash dividend yield (use price-only closes).")] = 0.0,
+    flow_usd: Annotated[float, typer.Option(help="Per household each --flow-every: a deposit (> 0) or withdrawal (< 0).")] = 0.0,
+    flow_every: Annotated[str, typer.Option(help="month, quarter or year.")] = "year",
+    shares: Annotated[str, typer.Option(help="fractional, round or mip (as the run configuration).")] = "fractional",
+    config: Annotated[Optional[Path], typer.Option(help="YAML run configuration (defaults embedded).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the results (CSV and simulation.html).")] = Path("var/simulation"),
+) -> None:
+    """Run the strategies over a price history and measure the tax alpha (CSV + HTML)."""
+    from data_contracts.config import RunConfig
+    from tasks.simulation.engine import SimOptions
+    from tasks.simulation.run import HouseholdSource, parse_weights, run_simulation
+    from tasks.simulation.setup import SetupError
+    from tasks.simulation.strategies import STRATEGIES
+
+    chosen = tuple(strategy or STRATEGIES)
+    bad = [s for s in chosen if s not in STRATEGIES]
+    for value, allowed, hint in ((every, ("day", "week", "month"), "--every"), (taxes, ("pay", "accrue"), "--taxes"),
+                                 (flow_every, ("month", "quarter", "year"), "--flow-every"),
+                                 (start_from, ("cash", "lots"), "--start-from"),
+                                 (shares, ("fractional", "round", "mip"), "--shares")):
+        if value not in allowed:
+            raise typer.BadParameter(f"must be one of {', '.join(allowed)}", param_hint=hint)
+    if bad:
+        raise typer.BadParameter(f"unknown {', '.join(bad)} (lotwise, naive, buy-and-hold)", param_hint="--strategy")
+    if "naive" not in chosen:
+        chosen = chosen + ("naive",)
+    run_config = RunConfig.load(config).model_copy(update={"shares": shares})
+    options = SimOptions(_date(start), _date(end), every, chosen, taxes, dividend_yield, flow_usd, flow_every, run_config)
+    try:
+        who = HouseholdSource(firm, _date(firm_as_of) if firm_as_of else None, tuple(household) if household else None,
+                              start_from, parse_weights(weights), cash_weight, initial_usd, copies,
+                              price_model=price_model)
+        outcome = run_simulation(prices, who, options, out)
+    except (SetupError, ValueError) as exc:
+        console.print(f"[red]cannot simulate:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    table = Table("strategy", "pre-tax / yr", "after-tax / yr", "tax alpha / yr", "taxes", "harvested", "wash sales",
+                  "s / rebalance")
+    for r in outcome.summary.iter_rows(named=True):
+        alpha = r["tax_alpha_annualized"]
+        table.add_row(r["strategy"], f"{r['pre_tax_return_annualized']:.2%}", f"{r['after_tax_return_annualized']:.2%}",
+                      "" if alpha is None else f"{alpha:.2%}", f"${r['taxes_usd']:,.0f}", f"${r['losses_harvested_usd']:,.0f}",
+                      str(r["wash_sales"]), f"{r['seconds_per_rebalance']:.4f}")
+    console.print(table)
+    for note in outcome.run.notes[:10]:
+        console.print(f"note: {note}")
+    console.print(f"results: {outcome.files['html']} (and the CSVs beside it)")
+
+
 lots_app = typer.Typer(no_args_is_help=True, help="The tax-lot ledger.")
 app.add_typer(lots_app, name="lots")
 

@@ -54,11 +54,17 @@ def naive_targets(p: HouseholdProblem) -> tuple[np.ndarray, np.ndarray]:
 def naive_rebalance(p: HouseholdProblem) -> NaiveRebalance:
     holdings = p.holdings_usd
     target, _ = naive_targets(p)
-    sell = np.maximum(holdings - target, 0.0)
     buy = np.maximum(target - holdings, 0.0)
+    sold = fifo_sales(p, np.maximum(holdings - target, 0.0))
+    disallowed, wash_sales = _wash_sales(p, sold, buy)
+    return NaiveRebalance(sold, buy, disallowed, wash_sales)
 
-    # FIFO within each (account, security): a lot gives what its position still has to sell after the
-    # older lots, i.e. its value clipped to [0, sell − value of the lots before it].
+
+def fifo_sales(p: HouseholdProblem, sell_usd: np.ndarray) -> np.ndarray:
+    """float[L]: each lot's proceeds when each position sells ``sell_usd`` [A, S] first in, first out.
+
+    Within each (account, security) a lot gives what its position still has to sell after the older
+    lots, i.e. its value clipped to [0, sell − value of the lots before it]."""
     order = np.lexsort((p.lot_ids.astype(str), p.lot_acquired, p.lot_security, p.lot_account))
     position = (p.lot_account * p.n_securities + p.lot_security)[order]
     value = p.lot_value_usd[order]
@@ -66,9 +72,8 @@ def naive_rebalance(p: HouseholdProblem) -> NaiveRebalance:
     first = np.r_[True, position[1:] != position[:-1]] if len(order) else np.zeros(0, dtype=bool)
     before = running - value - np.maximum.accumulate(np.where(first, running - value, 0.0))
     sold = np.zeros(p.n_lots)
-    sold[order] = np.clip(sell.ravel()[position] - before, 0.0, value)
-    disallowed, wash_sales = _wash_sales(p, sold, buy)
-    return NaiveRebalance(sold, buy, disallowed, wash_sales)
+    sold[order] = np.clip(sell_usd.ravel()[position] - before, 0.0, value)
+    return sold
 
 
 def _wash_sales(p: HouseholdProblem, sold: np.ndarray, buy: np.ndarray) -> tuple[np.ndarray, int]:

@@ -74,7 +74,7 @@ def _check_cash_can_be_met(p: HouseholdProblem, lay: Layout, lp: LinearProgram) 
     """Infeasibility is only possible through cash (drift has slacks): say so in plain words."""
     sellable = np.bincount(p.lot_account, weights=lp.ub[lay.u], minlength=p.n_accounts)
     floor = p.cash_floor_usd
-    short = p.cash_usd + sellable < floor
+    short = p.cash_usd + sellable < floor - 1e-6  # a millionth of a dollar is float noise (the LP's own tolerance is wider)
     if short.any():
         reasons = [
             f"account {p.account_ids[a]}: cash ${p.cash_usd[a]:,.2f} plus sellable holdings ${sellable[a]:,.2f} "

@@ -5,6 +5,7 @@ Every text is escaped; every number is drawn from the data passed in (nothing sa
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 from typing import Callable, Sequence
 
@@ -81,4 +82,37 @@ def histogram(series: dict[str, np.ndarray], edges: np.ndarray, title: str, fmt:
     for b in sorted(set(range(0, n_bins + 1, step)) | {n_bins}):
         label = fmt(edges[b]) + ("+" if b == n_bins else "")
         body.append(f'<text x="{left + b * slot:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{escape(label)}</text>')
+    return _svg(WIDTH, height, title, body)
+
+
+def lines(series: dict[str, tuple[Sequence[dt.date], Sequence[float]]], title: str, fmt: Callable[[float], str]) -> str:
+    """One polyline per series over dates, on a shared value axis with a zero line when it is in range."""
+    height, left, bottom, top = 260, 72, 28, 24
+    plot_w, plot_h = WIDTH - left - 12, height - bottom - top
+    xs = [d.toordinal() for dates, _ in series.values() for d in dates]
+    ys = [float(v) for _, values in series.values() for v in values if v is not None and np.isfinite(v)]
+    if not xs or not ys:
+        return _svg(WIDTH, height, title, [f'<text x="{left}" y="{top + 20}">no data</text>'])
+    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    step = nice_step((max(ys) - min(ys)) or abs(max(ys)) or 1.0, 4)
+    lo, hi = np.floor(min(min(ys), 0.0) / step) * step, np.ceil(max(max(ys), 0.0) / step) * step
+    hi = hi if hi > lo else lo + step
+
+    def at(d: dt.date, v: float) -> str:
+        return f"{left + plot_w * (d.toordinal() - x0) / (x1 - x0):.1f},{top + plot_h * (1 - (v - lo) / (hi - lo)):.1f}"
+
+    body = []
+    for tick in np.arange(lo, hi + step / 2, step):
+        y = top + plot_h * (1 - (tick - lo) / (hi - lo))
+        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{"#999" if abs(tick) < step / 2 else "#eee"}"/>'
+                    f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(float(tick)))}</text>')
+    first, last = dt.date.fromordinal(x0), dt.date.fromordinal(x1)
+    body.append(f'<text x="{left}" y="{height - 8}">{first.isoformat()}</text>'
+                f'<text x="{left + plot_w}" y="{height - 8}" text-anchor="end">{last.isoformat()}</text>')
+    for k, (name, (dates, values)) in enumerate(series.items()):
+        color = PALETTE[k % len(PALETTE)]
+        points = " ".join(at(d, float(v)) for d, v in zip(dates, values) if v is not None and np.isfinite(v))
+        body.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="1.5"/>'
+                    f'<rect x="{left + k * 150}" y="4" width="12" height="12" fill="{color}"/>'
+                    f'<text x="{left + k * 150 + 16}" y="14">{escape(name)}</text>')
     return _svg(WIDTH, height, title, body)

@@ -60,19 +60,22 @@ def wash_sales_created(sol: HouseholdSolution) -> list[str]:
     for s in np.flatnonzero(p.buy_blocked & in_play):  # stand-in: an open window of one share's loss
         ledger.add_loss_window(_TP, "~loss", str(p.security_ids[s]), as_of, 1.0, float(p.price_usd[s]))
     before = [s.disallowed_usd for s in ledger.sales]
-    parts: dict[str, list[str]] = {}  # the stand-ins may have split a lot: "<lot>.wN" parts sell with it
+    # The stand-ins may have split a lot: its "<lot>.wN" parts sell with it (a lot of the problem whose
+    # own id ends in ".wN", split by an earlier wash sale, is a lot in its own right).
+    own = set(p.lot_ids.astype(str).tolist())
+    parts: dict[str, list[str]] = {}
     for k in sorted(ledger.lots):
         base, sep, n = k.rpartition(".w")
-        parts.setdefault(base if sep and n.isdigit() else k, []).append(k)
+        parts.setdefault(k if k in own else base if sep and n.isdigit() else k, []).append(k)
 
     for i in np.flatnonzero(sold > 0):
         a, s = p.lot_account[i], p.lot_security[i]
         ledger.apply(LedgerEvent(None, as_of, _TP, str(p.account_ids[a]), kind[a], str(p.security_ids[s]), "sell",
                                  float(sold[i]), float(p.price_usd[s]), lot_method="specific",
                                  lot_ids=tuple((k, None) for k in parts[str(p.lot_ids[i])])))
-    for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares):
+    for k, (a, s, q) in enumerate(zip(sol.buy_account, sol.buy_security, sol.buy_shares)):  # ids no real lot has
         ledger.apply(LedgerEvent(None, as_of, _TP, str(p.account_ids[a]), kind[a], str(p.security_ids[s]), "buy",
-                                 float(q), float(p.price_usd[s])))
+                                 float(q), float(p.price_usd[s]), new_lot_id=f"~buy:{k}"))
 
     problems = []
     for k, line in enumerate(ledger.sales):

@@ -1,0 +1,235 @@
+"""The simulation loop: each strategy rebalances every household on every rebalance date, at that
+day's close, and its books move on.
+
+On each rebalance date, for each household and in this order: the tax year rolls (a year is settled
+on 15 April of the next: ``book``); dividends since the last rebalance are paid in cash; a scheduled
+deposit arrives; then the day's frames (lots from the ledger, cash, the last year of transactions,
+year-to-date gains, the mandates in force) go through the daily pipeline's own ``build_problems``,
+the strategy decides, the trades execute at the close through the tax-lot ledger, and the tax due
+and a scheduled withdrawal — cash the rebalance was asked to raise (``withdrawal_usd``) — leave the
+household's taxable account.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from data_contracts.config import RunConfig
+from data_contracts.mandates import in_force
+from data_contracts.price_history import PriceHistory
+from data_contracts.validation import ValidatedDay
+from optimizer.problem import HouseholdProblem
+from optimizer.result import drift
+from tasks.optimize import solve_params
+from tasks.problems import build_problems
+from tasks.simulation.book import HouseholdBook, TaxMode, open_book
+from tasks.simulation.setup import SetupError, SimSetup, taxable_account
+from tasks.simulation.strategies import Strategy, decide
+
+Every = Literal["day", "week", "month"]
+FlowEvery = Literal["month", "quarter", "year"]
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    start: dt.date
+    end: dt.date
+    every: Every = "month"
+    strategies: tuple[Strategy, ...] = ("lotwise", "naive", "buy-and-hold")
+    tax_mode: TaxMode = "pay"
+    dividend_yield: float = 0.0  # annual, paid in cash (then PRICES.csv should be price-only, not adjusted)
+    flow_usd: float = 0.0  # per household on each flow date: > 0 a deposit, < 0 a withdrawal
+    flow_every: FlowEvery = "year"
+    config: RunConfig = field(default_factory=lambda: RunConfig(shares="fractional"))
+
+
+@dataclass(frozen=True)
+class SimRun:
+    """Per strategy × household × rebalance date (``path``), per strategy × household × year (``years``)."""
+
+    path: pl.DataFrame
+    years: pl.DataFrame
+    wash_sale_lines: pl.DataFrame  # every sale line with a disallowed loss
+    notes: list[str]
+    seconds: dict[str, float]  # per strategy: wall time of its whole run
+    rebalances: int  # household rebalances per strategy
+
+
+def rebalance_rows(prices: PriceHistory, start: dt.date, end: dt.date, every: Every) -> np.ndarray:
+    """Rows of the trading days to rebalance on: every day, the first of each week, or of each month,
+    from the first trading day on or after ``start`` through ``end``."""
+    dates = prices.dates
+    rows = np.flatnonzero((dates >= np.datetime64(start, "D")) & (dates <= np.datetime64(end, "D")))
+    if len(rows) == 0:
+        raise SetupError(f"the price file has no trading day between {start} and {end}")
+    if every == "day":
+        return rows
+    d = dates[rows].astype(dt.date)
+    key = [(x.isocalendar()[0], x.isocalendar()[1]) if every == "week" else (x.year, x.month) for x in d]
+    first = [0] + [i for i in range(1, len(key)) if key[i] != key[i - 1]]
+    return rows[first]
+
+
+def _flow_due(previous: dt.date | None, day: dt.date, every: FlowEvery) -> bool:
+    if previous is None:
+        return False
+    months = {"month": 1, "quarter": 3, "year": 12}[every]
+    return (day.year * 12 + day.month - 1) // months != (previous.year * 12 + previous.month - 1) // months
+
+
+def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimRun:
+    rows = rebalance_rows(prices, options.start, options.end, options.every)
+    _check_prices(setup, prices, rows[0])
+    identical = {s: g for s, g in setup.securities.select("security_id", "identical_group").iter_rows() if g}
+    params = solve_params(options.config)
+    households = setup.households.sort("household_id")
+    paths, years, washes, notes, seconds = [], [], [], list(setup.notes), {}
+    for strategy in options.strategies:
+        started = time.perf_counter()
+        books = {h["household_id"]: open_book(h, setup.accounts.filter(pl.col("household_id") == h["household_id"]),
+                                              setup.start_cash_usd, setup.start_lots, identical,
+                                              taxable_account(setup.accounts, h["household_id"]), options.tax_mode,
+                                              options.start) for h in households.iter_rows(named=True)}
+        tracker = _ModelTracker(prices)
+        previous: dt.date | None = None
+        for r in rows:
+            day = prices.dates[r].astype(dt.date)
+            close = dict(zip(prices.tickers, prices.close_usd[r].tolist()))
+            paths += _rebalance(strategy, day, r, close, previous, books, setup, households, options, params, tracker, notes)
+            previous = day
+        for book in books.values():
+            book.settle_all()  # the years still open, for the yearly figures (the path has the liquidation value)
+            years += [dict(strategy=strategy, household_id=book.household_id, year=y, **dataclasses.asdict(f))
+                      for y, f in sorted(book.years.items())]
+            washes += [dict(strategy=strategy, household_id=book.household_id, account_id=s.account, security_id=s.security,
+                            lot_id=s.lot_id, trade_date=s.trade_date, disallowed_usd=s.disallowed_usd)
+                       for s in book.ledger.sales if s.disallowed_usd > 0]
+        seconds[strategy] = time.perf_counter() - started
+    return SimRun(pl.DataFrame(paths), pl.DataFrame(years), pl.DataFrame(washes, schema=_WASH_SCHEMA), notes, seconds,
+                  len(rows) * households.height)
+
+
+_WASH_SCHEMA = {"strategy": pl.String, "household_id": pl.String, "account_id": pl.String, "security_id": pl.String,
+                "lot_id": pl.String, "trade_date": pl.Date, "disallowed_usd": pl.Float64}
+
+
+def _check_prices(setup: SimSetup, prices: PriceHistory, first_row: int) -> None:
+    needed = set(setup.models["security_id"].to_list()) | set(setup.start_lots["security_id"].to_list())
+    column = {t: i for i, t in enumerate(prices.tickers)}
+    unpriced = sorted(s for s in needed if s in column and np.isnan(prices.close_usd[first_row, column[s]]))
+    if unpriced:
+        raise SetupError(f"no price on the first rebalance date {prices.dates[first_row]} for "
+                         f"{', '.join(unpriced[:10])}: start later")
+
+
+class _ModelTracker:
+    """The model's own return between rebalances, per household: its target weights at one rebalance
+    times the securities' price returns to the next (cash earns nothing)."""
+
+    def __init__(self, prices: PriceHistory) -> None:
+        self.column = {t: i for i, t in enumerate(prices.tickers)}
+        self.prices = prices
+        self.held: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
+
+    def hold(self, household: str, row: int, p: HouseholdProblem) -> None:
+        by_slot = np.bincount(p.slot, weights=p.target_weight, minlength=p.n_securities)
+        self.held[household] = (row, np.array([self.column[s] for s in p.security_ids], dtype=np.int64), by_slot)
+
+    def period_return(self, household: str, row: int, dividend_yield: float, days: int) -> float | None:
+        if household not in self.held:
+            return None
+        before, columns, weights = self.held[household]
+        growth = self.prices.close_usd[row, columns] / self.prices.close_usd[before, columns] - 1.0
+        return float(weights @ growth + weights.sum() * dividend_yield * days / 365.0)
+
+
+def _frames(day: dt.date, books: dict[str, HouseholdBook], setup: SimSetup, households: pl.DataFrame,
+            close: dict[str, float]) -> ValidatedDay:
+    ytd = {h: b.ytd() for h, b in books.items()}
+    carry = {h: b.carry_usd() for h, b in books.items()}
+    hh = households.with_columns(
+        pl.col("household_id").replace_strict({h: v[0] for h, v in ytd.items()}, return_dtype=pl.Float64).alias("ytd_realized_st_gain_usd"),
+        pl.col("household_id").replace_strict({h: v[1] for h, v in ytd.items()}, return_dtype=pl.Float64).alias("ytd_realized_lt_gain_usd"),
+        pl.col("household_id").replace_strict({h: v[0] for h, v in carry.items()}, return_dtype=pl.Float64).alias("st_loss_carryforward_usd"),
+        pl.col("household_id").replace_strict({h: v[1] for h, v in carry.items()}, return_dtype=pl.Float64).alias("lt_loss_carryforward_usd"))
+    lots = pl.DataFrame([row for b in books.values() for row in b.lot_rows()], orient="row", schema={
+        "household_id": pl.String, "account_id": pl.String, "security_id": pl.String, "lot_id": pl.String,
+        "quantity_shares": pl.Float64, "cost_basis_usd": pl.Float64, "acquisition_date": pl.Date})
+    cash = pl.DataFrame([(a, c) for b in books.values() for a, c in b.cash_usd.items()], orient="row",
+                        schema={"account_id": pl.String, "cash_usd": pl.Float64})
+    txns = pl.DataFrame([r for b in books.values() for r in b.transaction_rows()], schema={
+        "household_id": pl.String, "account_id": pl.String, "trade_date": pl.Date, "transaction_type": pl.String,
+        "security_id": pl.String, "quantity_shares": pl.Float64, "amount_usd": pl.Float64, "cost_basis_usd": pl.Float64})
+    priced = pl.DataFrame({"security_id": list(close), "close_usd": list(close.values())}).filter(pl.col("close_usd").is_not_nan())
+    return ValidatedDay(day, setup.securities, priced, setup.models, hh, setup.accounts, pl.DataFrame(), lots, txns, cash,
+                        pl.DataFrame(), pl.Series([], dtype=pl.String), in_force(setup.mandates, day))
+
+
+def _rebalance(strategy: Strategy, day: dt.date, row: int, close: dict[str, float], previous: dt.date | None,
+               books: dict[str, HouseholdBook], setup: SimSetup, households: pl.DataFrame, options: SimOptions,
+               params, tracker: _ModelTracker, notes: list[str]) -> list[dict]:
+    days = (day - previous).days if previous else 0
+    flows = {}
+    for h, b in books.items():
+        b.roll_to(day)
+        b.pay_dividends(day, close, options.dividend_yield, days)
+        flows[h] = options.flow_usd if _flow_due(previous, day, options.flow_every) else 0.0
+        if flows[h] > 0:
+            b.deposit(day, flows[h])
+    before = {h: b.value_usd(close) - max(flows[h], 0.0) for h, b in books.items()}  # the period's end, before flows
+    vday = _frames(day, books, setup, households, close)
+    out = []
+    for p in build_problems(vday, sorted(books), options.config):
+        b = books[p.household_id]
+        tax = b.tax_due_usd
+        withdrawal = min(max(-flows[p.household_id], 0.0), b.cash_usd[b.tax_account] + _held(p, b.tax_account))
+        a = int(np.flatnonzero(p.account_ids == b.tax_account)[0])
+        need = np.zeros(p.n_accounts)
+        need[a] = withdrawal + max(tax, 0.0)
+        p = dataclasses.replace(p, withdrawal_usd=(need if p.withdrawal_usd is None else p.withdrawal_usd + need))
+        model_return = tracker.period_return(p.household_id, row, options.dividend_yield, days)
+        decision = decide(strategy, p, params)
+        if decision.infeasible:  # no trades, as on the desk; the tax stays due, the withdrawal is not paid
+            notes.append(f"{strategy} {p.household_id} {day}: infeasible, no trades: {decision.infeasible}")
+            withdrawal = tax = 0.0
+        b.execute(day, close, decision.sells, decision.buys)
+        b.withdraw(day, withdrawal, tax)
+        b.tax_due_usd -= tax
+        tracker.hold(p.household_id, row, p)
+        holdings, cash = _holdings(b, p)
+        class_drift, security_drift = drift(p, holdings, cash)
+        out.append(dict(strategy=strategy, household_id=p.household_id, date=day, value_before_usd=before[p.household_id],
+                        deposit_usd=max(flows[p.household_id], 0.0), withdrawal_usd=withdrawal, tax_paid_usd=tax,
+                        value_usd=b.value_usd(close), liquidation_usd=b.liquidation_usd(day, close),
+                        unrealized_gain_usd=b.unrealized_gain_usd(close),
+                        model_return=model_return, class_drift=class_drift, security_drift=security_drift,
+                        sold_usd=_sold_usd(decision, p), bought_usd=sum(q * close[s] for _, s, q in decision.buys)))
+    return out
+
+
+def _held(p: HouseholdProblem, account: str) -> float:
+    a = p.account_ids == account
+    return float(p.lot_value_usd[a[p.lot_account]].sum())
+
+
+def _sold_usd(decision, p: HouseholdProblem) -> float:
+    price = dict(zip(p.lot_ids.tolist(), p.price_usd[p.lot_security].tolist()))
+    return float(sum(q * price[i] for i, q in decision.sells))
+
+
+def _holdings(b: HouseholdBook, p: HouseholdProblem) -> tuple[np.ndarray, np.ndarray]:
+    """[A, S] holdings after trading, in the problem's order, and cash per account."""
+    acc = {a: i for i, a in enumerate(p.account_ids.tolist())}
+    sec = {s: i for i, s in enumerate(p.security_ids.tolist())}
+    h = np.zeros((p.n_accounts, p.n_securities))
+    price = dict(zip(p.security_ids.tolist(), p.price_usd.tolist()))
+    for lot in b.ledger.lots.values():
+        h[acc[lot.account], sec[lot.security]] += lot.quantity * price[lot.security]
+    return h, np.array([b.cash_usd[a] for a in p.account_ids.tolist()])

@@ -1,0 +1,94 @@
+"""A simulation's files: CSVs of every figure and one self-contained HTML page with the charts.
+
+Written to the output folder: ``summary.csv`` (per strategy), ``yearly.csv`` (per strategy and
+year), ``path.csv`` (per strategy and rebalance date, households summed), ``households.csv`` (per
+strategy, household and rebalance date), ``wash_sales.csv`` (every disallowed loss),
+``substitutes.csv`` (how substitutes were chosen, bare price files only), ``prices_carried.csv``
+(every price cell carried forward) and ``simulation.html``. Amounts keep full precision.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+import polars as pl
+
+from data_contracts.price_history import PriceHistory
+from tasks.charts import bars, lines
+from tasks.simulation.engine import SimRun
+from tasks.simulation.setup import SimSetup
+
+
+def write_results(out: Path, run: SimRun, setup: SimSetup, prices: PriceHistory, path: pl.DataFrame,
+                  years: pl.DataFrame, summary: pl.DataFrame) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"summary": summary, "yearly": years, "path": path, "households": run.path, "wash_sales": run.wash_sale_lines,
+             "substitutes": setup.substitutes, "prices_carried": prices.carried}
+    written = {}
+    for name, frame in files.items():
+        written[name] = out / f"{name}.csv"
+        frame.write_csv(written[name])
+    written["html"] = out / "simulation.html"
+    written["html"].write_text(simulation_html(run, setup, prices, path, years, summary), encoding="utf-8")
+    return written
+
+
+def _pct(v: float) -> str:
+    return f"{v:.2%}"
+
+
+def _usd(v: float) -> str:
+    return f"${v:,.0f}"
+
+
+SUMMARY_COLUMNS = {
+    "strategy": ("strategy", str), "pre_tax_return_annualized": ("pre-tax return, annualized", _pct),
+    "after_tax_return_annualized": ("after-tax return, annualized", _pct),
+    "tax_alpha_annualized": ("tax alpha vs naive, annualized", _pct), "taxes_usd": ("taxes", _usd),
+    "losses_harvested_usd": ("losses harvested", _usd), "gains_deferred_usd": ("gains deferred (end)", _usd),
+    "liquidation_usd": ("after-tax liquidation value", _usd), "tracking_error": ("tracking error", _pct),
+    "turnover_annual": ("turnover / year", _pct), "wash_sales": ("wash sales", str),
+    "seconds_per_rebalance": ("s per household rebalance", lambda v: f"{v:.4f}"),
+}
+YEAR_COLUMNS = {
+    "strategy": ("strategy", str), "year": ("year", str), "pre_tax_return": ("pre-tax return", _pct),
+    "taxes_usd": ("taxes", _usd), "losses_harvested_usd": ("losses harvested", _usd),
+    "gains_deferred_usd": ("gains deferred", _usd), "turnover": ("turnover", _pct), "wash_sales": ("wash sales", str),
+}
+
+
+def _table(frame: pl.DataFrame, columns: dict) -> str:
+    head = "".join(f"<th>{escape(label)}</th>" for label, _ in columns.values())
+    body = "".join("<tr>" + "".join(f"<td>{escape(fmt(r[c])) if r[c] is not None else ''}</td>"
+                                    for c, (_, fmt) in columns.items()) + "</tr>" for r in frame.iter_rows(named=True))
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def simulation_html(run: SimRun, setup: SimSetup, prices: PriceHistory, path: pl.DataFrame, years: pl.DataFrame,
+                    summary: pl.DataFrame) -> str:
+    by = {s[0]: f.sort("date") for s, f in path.partition_by("strategy", as_dict=True).items()}
+    alpha = lines({s: (f["date"].to_list(), f["cumulative_tax_alpha"].to_list()) for s, f in by.items() if s != "naive"},
+                  "Cumulative tax alpha: after-tax liquidation value over naive's, ÷ money put in", _pct)
+    drift = lines({s: (f["date"].to_list(), f["security_drift"].to_list()) for s, f in by.items()},
+                  "Security drift from the model after each rebalance", _pct)
+    harvested = years.sort("year", "strategy")
+    harvest = bars([f"{y} {s}" for s, y in harvested.select("strategy", "year").iter_rows()],
+                   harvested["losses_harvested_usd"].to_list(), "Losses harvested per year", _usd)
+    notes = "".join(f"<li>{escape(n)}</li>" for n in run.notes[:200])
+    first, last = path["date"].min(), path["date"].max()
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Lotwise simulation</title>
+<style>body{{font:14px sans-serif;margin:24px;color:#222}}table{{border-collapse:collapse;margin:8px 0 20px}}
+td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}th{{background:#f4f4f4}}td:first-child{{text-align:left}}</style>
+</head><body><h1>Lotwise simulation</h1>
+<p>{setup.households.height} household(s), {first} to {last}, {summary['rebalances'][0] if summary.height else 0} rebalances
+per household; prices from {escape(', '.join(prices.tickers[:8]))}{'…' if len(prices.tickers) > 8 else ''}
+({prices.carried.height} missing closes carried forward).</p>
+<h2>Summary</h2>{_table(summary, SUMMARY_COLUMNS)}
+<h2>Charts</h2>{alpha}<br>{harvest}<br>{drift}
+<h2>Per year</h2>{_table(years, YEAR_COLUMNS)}
+{'<h2>Substitutes chosen from the price history</h2>' + _table(setup.substitutes, {
+        "ticker": ("ticker", str), "substitute": ("substitute", str), "correlation": ("correlation", lambda v: f"{v:.3f}"),
+        "window_days": ("days of returns", str)}) if setup.substitutes.height else ''}
+{'<h2>Notes</h2><ul>' + notes + '</ul>' if notes else ''}
+</body></html>"""

@@ -1,0 +1,74 @@
+"""The strategies a simulation compares, each deciding one household's trades on one rebalance date
+from the same ``HouseholdProblem`` the daily pipeline builds:
+
+* ``lotwise``: the optimizer (``optimizer.solve``), verified (``optimizer.verify``) before it trades;
+* ``naive``: the tax-naive rebalance (``optimizer.naive``): every account to the model, lots FIFO;
+* ``buy-and-hold``: cash above the account's floor is invested at the model's weights; a shortfall
+  (a withdrawal, a tax payment) is raised by selling every position pro rata, lots FIFO.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from optimizer.errors import HouseholdInfeasible
+from optimizer.naive import fifo_sales, naive_rebalance
+from optimizer.problem import HouseholdProblem, SolveParams
+from optimizer.solve import solve_household
+from optimizer.verify import verify
+
+Strategy = Literal["lotwise", "naive", "buy-and-hold"]
+STRATEGIES: tuple[Strategy, ...] = ("lotwise", "naive", "buy-and-hold")
+
+
+@dataclass(frozen=True)
+class Decision:
+    sells: list[tuple[str, float]]  # (lot id, shares)
+    buys: list[tuple[str, str, float]]  # (account id, security id, shares)
+    infeasible: str | None = None  # why no trade list met the rules (then none is made, as on the desk)
+
+
+def decide(strategy: Strategy, p: HouseholdProblem, params: SolveParams) -> Decision:
+    if strategy == "naive":
+        return _naive(p)
+    if strategy == "buy-and-hold":
+        return _buy_and_hold(p)
+    try:
+        sol = solve_household(p, params)
+    except HouseholdInfeasible as exc:  # e.g. a tax payment larger than the cash the rules let it raise
+        return Decision([], [], infeasible=str(exc))
+    problems = verify(sol)
+    if problems:
+        raise AssertionError(f"household {p.household_id} on {p.as_of}: verification failed: {'; '.join(problems[:3])}")
+    sold = sol.lot_sold_shares
+    return Decision([(str(p.lot_ids[i]), float(sold[i])) for i in np.flatnonzero(sold > 0)],
+                    [(str(p.account_ids[a]), str(p.security_ids[s]), float(q))
+                     for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares) if q > 0])
+
+
+def _from_dollars(p: HouseholdProblem, lot_sold_usd: np.ndarray, buy_usd: np.ndarray) -> Decision:
+    price_lot = p.price_usd[p.lot_security]
+    whole = np.isclose(lot_sold_usd, p.lot_value_usd, rtol=0, atol=1e-6)
+    shares = np.where(whole, p.lot_quantity_shares, lot_sold_usd / price_lot)
+    buys = [(str(p.account_ids[a]), str(p.security_ids[s]), float(buy_usd[a, s] / p.price_usd[s]))
+            for a, s in np.argwhere(buy_usd > 0.005)]
+    return Decision([(str(p.lot_ids[i]), float(shares[i])) for i in np.flatnonzero(lot_sold_usd > 0.005)], buys)
+
+
+def _naive(p: HouseholdProblem) -> Decision:
+    r = naive_rebalance(p)
+    return _from_dollars(p, r.lot_sold_usd, r.buy_usd)
+
+
+def _buy_and_hold(p: HouseholdProblem) -> Decision:
+    holdings = p.holdings_usd
+    spare = p.cash_usd - p.cash_floor_usd  # per account: investable (> 0) or to raise (< 0)
+    weights = p.target_weight / p.target_weight.sum() if p.target_weight.sum() > 0 else np.zeros(p.n_securities)
+    buy = np.where(spare[:, None] > 0, spare[:, None] * weights[None, :], 0.0)
+    held = holdings.sum(axis=1)
+    fraction = np.divide(np.maximum(-spare, 0.0), held, out=np.zeros(p.n_accounts), where=held > 0)
+    sold = fifo_sales(p, holdings * np.minimum(fraction, 1.0)[:, None])
+    return _from_dollars(p, sold, buy)

@@ -1,0 +1,162 @@
+"""The simulator on synthetic paths with known answers, its price file, its tax year, and the command."""
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from data_contracts.price_history import PriceFileError, read_price_history
+from data_contracts.sample_prices import business_days, from_closes, generate_prices, sector_universe
+from flows.cli import app
+from optimizer.ledger.engine import Ledger
+from tasks.simulation.book import open_book
+from tasks.simulation.engine import SimOptions, rebalance_rows, simulate
+from tasks.simulation.results import irr, portfolio_path, summary, yearly
+from tasks.simulation.setup import from_prices
+
+DAYS = business_days(dt.date(2020, 1, 1), dt.date(2021, 6, 30))
+WIGGLE = 1 + 0.001 * np.sin(np.arange(len(DAYS)))  # both tickers share it: their returns correlate fully
+
+
+def run(closes: dict[str, np.ndarray], weights: dict[str, float], every: str = "day", **kw):
+    prices = from_closes(DAYS, closes)
+    start = DAYS[40].astype(dt.date)  # 40 business days of history before it, to choose substitutes
+    setup = from_prices(prices, start, 1_000_000.0, weights=weights)
+    sim = simulate(setup, prices, SimOptions(start, DAYS[-1].astype(dt.date), every=every,
+                                             strategies=("lotwise", "naive"), **kw))
+    path = portfolio_path(sim)
+    years = yearly(sim, path)
+    return setup, sim, years, summary(sim, path, years)
+
+
+def test_a_fall_and_recovery_is_harvested_once_and_the_substitute_swapped_back_after_31_days():
+    # A (the whole model) and B (its substitute: identical returns, half the price) fall 30 % overnight
+    # on day 70 (six weeks after A was bought on day 40: no longer inside its own wash-sale window), stay
+    # flat 90 business days, then recover to where they were by day 250.
+    level = np.ones(len(DAYS))
+    level[70:] = 0.7
+    level[160:250] = np.linspace(0.7, 1.0, 90)
+    level[250:] = 1.0
+    setup, sim, years, table = run({"A": 100 * level * WIGGLE, "B": 50 * level * WIGGLE}, {"A": 1.0})
+    assert setup.substitutes.row(0)[:2] == ("A", "B") and setup.substitutes["correlation"][0] > 0.99
+    trades = sim.path.filter(pl.col("strategy") == "lotwise").sort("date")
+    lotwise = [s for s in sim.wash_sale_lines.iter_rows(named=True) if s["strategy"] == "lotwise"]
+    assert lotwise == []
+    # One harvest: the only day A is sold is the day of the fall, at a loss of 30 % of $1M.
+    a_sales = trades.filter(pl.col("sold_usd") > 0)["date"].to_list()
+    fall, back = DAYS[70].astype(dt.date), a_sales[-1]
+    assert a_sales[0] == fall and len(a_sales) == 2  # the harvest, then the swap back from B
+    # B is held from the fall until the first business day at least 31 days later, then sold.
+    assert (back - fall).days >= 31 and (back - fall).days <= 34
+    # The loss realized: $1M of A bought at 100 (× wiggle) sold at 70 (× wiggle): 30 % of $1M, about $300,000.
+    harvested = years.filter(pl.col("strategy") == "lotwise")["losses_harvested_usd"].sum()
+    assert harvested == pytest.approx(300_000, rel=0.01)
+    # Naive holds A throughout (it is the whole model) and realizes nothing, so it pays more tax:
+    # lotwise's loss is worth the $3,000 deduction each year at 37 % + 5 % (= $1,260 a year).
+    taxes = dict(table.select("strategy", "taxes_usd").iter_rows())
+    assert taxes["naive"] == 0.0 and taxes["lotwise"] < 0 and taxes["lotwise"] == pytest.approx(-1260 * 2, rel=1e-6)
+    assert table.filter(pl.col("strategy") == "lotwise")["tax_alpha_annualized"][0] > 0
+
+
+def test_a_steadily_rising_market_has_no_harvests_only_deferral():
+    # A grows 20 % a year, B 5 %: a 50/50 model drifts toward A. Naive sells A's gains every month; lotwise
+    # trades drift against tax, so it harvests nothing (there is no loss) and realizes less.
+    t = np.arange(len(DAYS)) / 252
+    setup, sim, years, table = run({"A": 100 * np.exp(0.20 * t) * WIGGLE, "B": 100 * np.exp(0.05 * t) / WIGGLE},
+                                   {"A": 0.5, "B": 0.5}, every="month")
+    by = {r["strategy"]: r for r in table.iter_rows(named=True)}
+    assert by["lotwise"]["losses_harvested_usd"] == 0.0 and by["lotwise"]["wash_sales"] == 0
+    assert by["naive"]["taxes_usd"] > by["lotwise"]["taxes_usd"] >= 0
+    assert by["lotwise"]["gains_deferred_usd"] > by["naive"]["gains_deferred_usd"]
+    assert by["lotwise"]["tax_alpha_annualized"] > 0
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000))
+def test_lotwise_never_creates_a_wash_sale_on_random_histories(seed):
+    prices = generate_prices(sector_universe(12, seed, n_sectors=3), dt.date(2019, 1, 1), dt.date(2020, 12, 31), seed)
+    setup = from_prices(prices, dt.date(2019, 6, 3), 500_000.0, weights={t: 1.0 for t in prices.tickers[:6]})
+    sim = simulate(setup, prices, SimOptions(dt.date(2019, 6, 3), dt.date(2020, 12, 31), every="week",
+                                             strategies=("lotwise",), flow_usd=-20_000.0, flow_every="quarter"))
+    assert sim.wash_sale_lines.height == 0
+    path = sim.path.sort("date")
+    assert (path["value_usd"] > 0).all()
+
+
+def test_taxes_are_settled_on_15_april_and_paid_from_cash():
+    # 10 shares bought 2019-01-02 for $1,000, sold 2020-03-02 at $200: a $1,000 long-term gain. On
+    # 15 April 2021 the tax is $1,000 × (20 % + 5 % state + 3.8 % NIIT) = $288, due from cash.
+    household = dict(household_id="H", filing_status="single", federal_ordinary_rate=0.37, federal_ltcg_rate=0.20,
+                     state_rate=0.05, niit_applies=True, st_loss_carryforward_usd=0.0, lt_loss_carryforward_usd=0.0)
+    accounts = pl.DataFrame({"account_id": ["T"], "account_type": ["taxable_individual"]})
+    lots = pl.DataFrame({"account_id": ["T"], "security_id": ["A"], "lot_id": ["L1"], "quantity_shares": [10.0],
+                         "cost_basis_usd": [1000.0], "acquisition_date": [dt.date(2019, 1, 2)]})
+    book = open_book(household, accounts, {"T": 0.0}, lots, {}, "T", "pay", dt.date(2020, 1, 2))
+    book.execute(dt.date(2020, 3, 2), {"A": 200.0}, [("L1", 10.0)], [])
+    assert book.ytd() == (0.0, pytest.approx(1000.0))
+    book.roll_to(dt.date(2021, 1, 4))
+    assert book.tax_due_usd == 0.0 and book.carry_usd() == (0.0, 0.0)
+    book.roll_to(dt.date(2021, 4, 15))
+    assert book.tax_due_usd == pytest.approx(288.0)
+    assert book.years[2020].taxes_usd == pytest.approx(288.0) and book.years[2020].lt_gain_usd == pytest.approx(1000.0)
+
+
+def test_irr_of_a_known_pair_of_flows():
+    # −100 on 2020-01-01, +121 on 2022-01-01 (731 days = 2.0014 years): (121 / 100)^(1 / 2.0014) − 1 ≈ 9.99 %.
+    years = 731 / 365.25
+    assert irr([dt.date(2020, 1, 1), dt.date(2022, 1, 1)], np.array([-100.0, 121.0])) == pytest.approx(1.21 ** (1 / years) - 1)
+    assert np.isnan(irr([dt.date(2020, 1, 1)], np.array([-100.0])))
+
+
+def test_rebalance_days_are_the_first_trading_days_of_each_period():
+    prices = from_closes(DAYS, {"A": np.ones(len(DAYS))})
+    months = rebalance_rows(prices, dt.date(2020, 1, 1), dt.date(2020, 3, 31), "month")
+    # 1 January 2020 is a Wednesday (a business day here: no exchange calendar), February starts on
+    # Saturday the 1st, so its first trading day is Monday the 3rd; March starts on Sunday: Monday the 2nd.
+    assert [d.astype(dt.date) for d in prices.dates[months]] == [dt.date(2020, 1, 1), dt.date(2020, 2, 3), dt.date(2020, 3, 2)]
+    weeks = rebalance_rows(prices, dt.date(2020, 1, 1), dt.date(2020, 1, 31), "week")
+    assert [d.astype(dt.date).isoformat() for d in prices.dates[weeks]] == [
+        "2020-01-01", "2020-01-06", "2020-01-13", "2020-01-20", "2020-01-27"]
+
+
+def test_a_price_file_carries_gaps_forward_and_names_bad_cells(tmp_path):
+    good = tmp_path / "p.csv"
+    good.write_text("Date,A,B\n2020-01-03,10,\n2020-01-02,9,20\n2020-01-06,,21\n")
+    h = read_price_history(good)
+    assert h.tickers == ("A", "B") and h.dates.astype(str).tolist() == ["2020-01-02", "2020-01-03", "2020-01-06"]
+    # A on 01-06 takes 01-03's 10; B on 01-03 takes 01-02's 20. Both are reported with their line.
+    assert h.close_usd.tolist() == [[9.0, 20.0], [10.0, 20.0], [10.0, 21.0]]
+    assert sorted(h.carried.select("row", "field").iter_rows()) == [(2, "B"), (4, "A")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,A\n2020-01-02,9\n2020-13-01,x\n2020-01-02,-1\n")
+    with pytest.raises(PriceFileError) as exc:
+        read_price_history(bad)
+    reasons = [(p["row"], p["field"]) for p in exc.value.problems]
+    assert reasons == [(2, "Date"), (3, "A"), (3, "Date"), (4, "A"), (4, "Date")]
+    assert "bad.csv row 4, A: close -1.0 is not positive" in str(exc.value)
+
+
+def test_the_command_writes_the_results(tmp_path):
+    prices = generate_prices(sector_universe(8, 3, n_sectors=2), dt.date(2019, 1, 1), dt.date(2020, 12, 31), 3)
+    csv = prices.to_csv(tmp_path / "prices.csv")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["simulate", "--prices", str(csv), "--start", "2019-07-01", "--end", "2020-12-31",
+                                      "--every", "month", "--weights", "S001=0.5,S002=0.3,S003=0.2",
+                                      "--flow-usd", "10000", "--dividend-yield", "0.02", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pl.read_csv(out / "summary.csv")
+    assert sorted(table["strategy"]) == ["buy-and-hold", "lotwise", "naive"]
+    assert table.filter(pl.col("strategy") == "lotwise")["wash_sales"][0] == 0
+    html = (out / "simulation.html").read_text()
+    assert html.count("<svg") == 3 and "<script" not in html
+    years = pl.read_csv(out / "yearly.csv")
+    # Buy-and-hold sells only to pay its tax (on 2019's dividends, in April 2020): nothing in 2019.
+    hold = years.filter(pl.col("strategy") == "buy-and-hold").sort("year")
+    assert hold["turnover"][0] == 0 and 0 < hold["turnover"][1] < 0.01 and hold["taxes_usd"][0] > 0
+    bad = CliRunner().invoke(app, ["simulate", "--prices", str(csv), "--start", "2019-07-01", "--end", "2020-12-31",
+                                   "--weights", "NOPE=1", "--out", str(out)])
+    assert bad.exit_code == 2 and "NOPE" in bad.output
