@@ -95,10 +95,12 @@ def _entry(kind, rng, held, sellable, model, accounts, cash, class_of, sector_of
         if fossil and sellable is not None and fossil <= set(sellable["security_id"]):
             return {"kind": "exclusion", "name": "fossil-fuel free", "tags": ["fossil_fuel"],
                     "sell_by": (as_of + dt.timedelta(days=365)).isoformat()}
+        if not fossil:  # nothing screened is held (an ETF household): the screen keeps it from being bought
+            return {"kind": "exclusion", "name": "values screen", "tags": ["tobacco", "weapons"], "rule": "gambling"}
         return None
-    if kind == "sector_cap":
-        sectors = sorted({sector_of[s] for s in model["security_id"].to_list() if sector_of.get(s)})
-        return {"kind": "sector_cap", "sector": pick(sectors), "max_weight": 0.25} if sectors else None
+    if kind == "sector_cap":  # an ETF household's cap binds no security it may hold, and is still enforced
+        sectors = sorted({sector_of[s] for s in model["security_id"].to_list() if sector_of.get(s)}) or ["energy"]
+        return {"kind": "sector_cap", "sector": pick(sectors), "max_weight": 0.25}
     if kind == "asset_allocation":
         classes = {class_of[s] for s in model["security_id"].to_list()}
         return {"kind": "asset_allocation", "weights": {"us_reits": 0.0}, "reason": "owns real estate"} \

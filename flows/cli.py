@@ -172,6 +172,8 @@ def simulate_cmd(
     flow_usd: Annotated[float, typer.Option(help="Per household each --flow-every: a deposit (> 0) or withdrawal (< 0).")] = 0.0,
     flow_every: Annotated[str, typer.Option(help="month, quarter or year.")] = "year",
     shares: Annotated[str, typer.Option(help="fractional, round or mip (as the run configuration).")] = "fractional",
+    min_trade_usd: Annotated[Optional[float], typer.Option(
+        min=0, help="No trade below this, for every strategy (default: the run configuration's).")] = None,
     config: Annotated[Optional[Path], typer.Option(help="YAML run configuration (defaults embedded).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the results (CSV and simulation.html).")] = Path("var/simulation"),
 ) -> None:
@@ -194,7 +196,8 @@ def simulate_cmd(
         raise typer.BadParameter(f"unknown {', '.join(bad)} (lotwise, naive, buy-and-hold)", param_hint="--strategy")
     if "naive" not in chosen:
         chosen = chosen + ("naive",)
-    run_config = RunConfig.load(config).model_copy(update={"shares": shares})
+    run_config = RunConfig.load(config).model_copy(
+        update={"shares": shares} | ({} if min_trade_usd is None else {"min_trade_usd": min_trade_usd}))
     options = SimOptions(_date(start), _date(end), every, chosen, taxes, dividend_yield, flow_usd, flow_every, run_config)
     try:
         who = HouseholdSource(firm, _date(firm_as_of) if firm_as_of else None, tuple(household) if household else None,

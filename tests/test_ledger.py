@@ -261,3 +261,22 @@ def test_a_loss_window_from_outside_the_history_washes_later_buys_only():
     assert line.disallowed_usd == pytest.approx(12.0)
     assert led.lots["after"].basis_usd == pytest.approx(36.0 + 12.0)
     assert led.lots["before"].basis_usd == pytest.approx(50.0)
+
+
+def test_a_break_even_sale_is_not_a_loss_however_the_floats_round():
+    # A lot (0.529… shares, basis $32.55719254727911) sold at the very price it cost, with a rebuy 30 days
+    # before: shares × price comes to $32.5571925472791, 7e-15 below the basis. That is float noise, a
+    # break-even sale, not a loss to wash (a simulation met exactly this).
+    from optimizer.ledger.engine import Ledger
+    from optimizer.ledger.model import LedgerEvent
+
+    shares, basis = 0.5290721028087295, 32.55719254727911
+    price = 32.5571925472791 / shares
+    ledger = Ledger()
+    ledger.apply(LedgerEvent(None, dt.date(2018, 5, 1), "H", "T", "taxable_individual", "X", "transfer_in", shares, 0.0,
+                             basis_usd=basis, acquired=dt.date(2018, 5, 1)))
+    ledger.apply(LedgerEvent(None, dt.date(2018, 7, 2), "H", "T", "taxable_individual", "X", "buy", 1.0, price))
+    lines = ledger.apply(LedgerEvent(None, dt.date(2018, 8, 1), "H", "T", "taxable_individual", "X", "sell", shares,
+                                     price, lot_method="fifo"))
+    assert -1e-12 < lines[0].gain_usd < 0  # the noise is there
+    assert all(s.disallowed_usd == 0 for s in ledger.sales)

@@ -31,7 +31,7 @@ SECURITIES = pl.DataFrame({
 })
 PRICES = pl.DataFrame({"security_id": SECURITIES["security_id"], "close_usd": [250.0, 120.0, 500.0, 40.0, 90.0, 72.0, None]})
 MODELS = pl.DataFrame({"model_id": ["etf"] * 3 + ["sleeve"] * 3,
-                       "security_id": ["VTI", "BND", "$CASH", "X", "Y", "BND"],
+                       "security_id": ["VTI", "BND", "CASH", "X", "Y", "BND"],
                        "target_weight": [0.6, 0.39, 0.01, 0.45, 0.15, 0.4]})
 CATALOG = ProductCatalog.of(SECURITIES, PRICES, MODELS)
 TARGET = {"VTI": 0.6, "BND": 0.39}  # the etf model's securities (cash apart)

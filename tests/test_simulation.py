@@ -1,6 +1,8 @@
 """The simulator on synthetic paths with known answers, its price file, its tax year, and the command."""
 
 import datetime as dt
+import re
+from xml.etree import ElementTree
 
 import numpy as np
 import polars as pl
@@ -10,13 +12,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from data_contracts.price_history import PriceFileError, read_price_history
-from data_contracts.sample_prices import business_days, from_closes, generate_prices, sector_universe
+from data_contracts.sample_prices import business_days, firm_groups, from_closes, generate_prices, sector_universe
 from flows.cli import app
 from optimizer.ledger.engine import Ledger
 from tasks.simulation.book import open_book
 from tasks.simulation.engine import SimOptions, rebalance_rows, simulate
 from tasks.simulation.results import irr, portfolio_path, summary, yearly
-from tasks.simulation.setup import from_prices
+from tasks.simulation.setup import SetupError, from_firm, from_prices, with_price_model
+from tests.conftest import AS_OF
 
 DAYS = business_days(dt.date(2020, 1, 1), dt.date(2021, 6, 30))
 WIGGLE = 1 + 0.001 * np.sin(np.arange(len(DAYS)))  # both tickers share it: their returns correlate fully
@@ -153,6 +156,9 @@ def test_the_command_writes_the_results(tmp_path):
     assert table.filter(pl.col("strategy") == "lotwise")["wash_sales"][0] == 0
     html = (out / "simulation.html").read_text()
     assert html.count("<svg") == 3 and "<script" not in html
+    for svg in re.findall(r"<svg.*?</svg>", html, flags=re.S):  # each chart is well-formed XML with its lines or bars
+        root = ElementTree.fromstring(svg)
+        assert root.findall(".//{http://www.w3.org/2000/svg}polyline") or root.findall(".//{http://www.w3.org/2000/svg}rect")
     years = pl.read_csv(out / "yearly.csv")
     # Buy-and-hold sells only to pay its tax (on 2019's dividends, in April 2020): nothing in 2019.
     hold = years.filter(pl.col("strategy") == "buy-and-hold").sort("year")
@@ -160,3 +166,42 @@ def test_the_command_writes_the_results(tmp_path):
     bad = CliRunner().invoke(app, ["simulate", "--prices", str(csv), "--start", "2019-07-01", "--end", "2020-12-31",
                                    "--weights", "NOPE=1", "--out", str(out)])
     assert bad.exit_code == 2 and "NOPE" in bad.output
+
+
+def test_firm_households_start_from_their_lots_with_their_mandates(small_firm):
+    # The sample firm's own households, models, accounts and mandates, from the lots they hold on
+    # the firm's day, on a generated history of the firm's securities running seven months past it.
+    securities = pl.read_csv(small_firm / "firm" / "securities.csv", infer_schema=False)
+    prices = generate_prices(firm_groups(securities), AS_OF - dt.timedelta(days=60), dt.date(2027, 6, 30), 5)
+    mandated = sorted({p.stem for p in (small_firm / "firm" / "mandates").glob("*.yaml")})[:2]
+    ids = mandated + ["H0000001", "H0000002"]
+    setup = from_firm(small_firm, AS_OF, prices, AS_OF, ids, "lots")
+    held = setup.start_lots.height
+    assert held > 0 and setup.mandates["household_id"].is_in(mandated).any()
+    sim = simulate(setup, prices, SimOptions(AS_OF, dt.date(2027, 6, 30), every="month", strategies=("lotwise", "naive")))
+    first = sim.path.filter(pl.col("date") == pl.col("date").min())
+    # Day one's value is the lots at the first close plus the accounts' cash: nothing was bought to start.
+    close = dict(zip(prices.tickers, prices.close_usd[prices.index_on_or_before(AS_OF)].tolist()))
+    lots_value = sum(q * close[s] for s, q in setup.start_lots.select("security_id", "quantity_shares").iter_rows())
+    assert first.filter(pl.col("strategy") == "lotwise")["value_before_usd"].sum() == pytest.approx(
+        lots_value + sum(setup.start_cash_usd.values()))
+    assert sim.wash_sale_lines.filter(pl.col("strategy") == "lotwise").height == 0
+    # Lots acquired after the start cannot be started from; a price-file model replaces the firm's.
+    with pytest.raises(SetupError, match="acquired after the start date"):
+        from_firm(small_firm, AS_OF, prices, AS_OF - dt.timedelta(days=30), ids, "lots")
+    cash_start = with_price_model(from_firm(small_firm, AS_OF, prices, AS_OF, ids, "cash"), prices, AS_OF,
+                                  {"VTI": 0.6, "BND": 0.4}, 0.0)
+    assert set(cash_start.models["security_id"]) == {"VTI", "BND", "CASH"} and cash_start.start_lots.height == 0
+
+
+@pytest.mark.parametrize("minimum, sells, buys", [(400.0, [("L1", 5.0)], [("T", "B", 5.0)]), (600.0, [], [])])
+def test_the_minimum_trade_binds_the_naive_strategy_too(minimum, sells, buys):
+    # 10 shares of A at $100, model 50/50 A/B: naive sells 5 A ($500) and buys 5 B. A $400 minimum lets
+    # both through; at $600 both are dropped (and no buy is left without the sale that paid for it).
+    from optimizer.problem import SolveParams
+    from tasks.simulation.strategies import decide
+    from tests.conftest import household
+
+    d = decide("naive", household(min_trade_usd=np.array([minimum])), SolveParams(shares="fractional"))
+    assert [(i, pytest.approx(q)) for i, q in d.sells] == sells
+    assert [(a, s, pytest.approx(q)) for a, s, q in d.buys] == buys

@@ -32,6 +32,9 @@ from optimizer.tax import is_long_term
 
 WINDOW_DAYS = 30
 EPS_SHARES = 1e-9
+# A sale whose proceeds and basis differ by less than this is break-even, not a loss: shares × price
+# and basis × fraction round differently by ~1e-14 (a lot sold at the price it was bought at).
+BREAK_EVEN_USD = 1e-6
 
 
 @dataclass(slots=True)
@@ -205,7 +208,7 @@ class Ledger:
         # Match losses only once every lot of this sale is relieved: shares sold together are
         # never each other's replacements.
         for line, lot in lines:
-            if taxable and line.gain_usd < 0:
+            if taxable and line.gain_usd < -BREAK_EVEN_USD:
                 self._match_loss(line, lot, group, e.trade_date)
         return [line for line, _ in lines]
 

@@ -22,13 +22,14 @@ import polars as pl
 
 from optimizer.ledger.engine import Ledger
 from optimizer.ledger.estimate import NIIT_RATE, TaxProfile, estimate_tax
-from optimizer.ledger.model import LedgerEvent, SaleLine
+from optimizer.ledger.model import IRA_ACCOUNT_TYPES, LedgerEvent, SaleLine
 from optimizer.ledger.netting import YearNetting, net_year
 from optimizer.ledger.savings import Realized, TaxYear
 from optimizer.tax import is_long_term
 
 TaxMode = Literal["pay", "accrue"]
-LOG_DAYS = 366  # transactions kept for the optimizer: wash-sale windows and a transition's period
+# Transactions kept for the optimizer: the wash-sale windows need 30 days, a transition its period.
+LOG_DAYS, TRANSITION_LOG_DAYS = 31, 366
 
 
 @dataclass
@@ -60,10 +61,15 @@ class HouseholdBook:
     tax_due_usd: float = 0.0  # settled, to be paid at this rebalance (pay mode)
     liability_usd: float = 0.0  # settled and accrued, never paid (accrue mode)
     log: deque = field(default_factory=deque)
+    log_days: int = LOG_DAYS
     years: dict[int, YearFigures] = field(default_factory=dict)
     _open_years: dict[int, int] = field(default_factory=dict)  # year → index of its first sale line
     _dividends: dict[int, float] = field(default_factory=dict)  # taxable dividends per open year
     _settled_carry: dict[int, tuple[float, float]] = field(default_factory=dict)  # (ST, LT) carried into a year
+    # Per open year: [cursor into ledger.sales, ST gains, ST losses, LT gains, LT losses] of its lines
+    # before the cursor, final because more than 30 days old (no later buy can wash them any more).
+    _final: dict[int, list] = field(default_factory=dict)
+    _today: dt.date | None = None
 
     # ------------------------------------------------------------ the year
     def figures(self, year: int) -> YearFigures:
@@ -71,11 +77,13 @@ class HouseholdBook:
 
     def start_year(self, year: int) -> None:
         self._open_years.setdefault(year, len(self.ledger.sales))
+        self._final.setdefault(year, [len(self.ledger.sales), 0.0, 0.0, 0.0, 0.0])
         self._dividends.setdefault(year, 0.0)
         self.year = year
 
     def roll_to(self, day: dt.date) -> None:
         """Open ``day``'s year and settle every open year whose due date (15 April of the next year) has come."""
+        self._today = day
         while self.year < day.year:
             self.start_year(self.year + 1)
         for year in sorted(y for y in self._open_years if y < day.year and day >= dt.date(y + 1, 4, 15)):
@@ -87,19 +95,29 @@ class HouseholdBook:
         for year in sorted(self._open_years):
             self._settle(year, force_accrue=True)
 
-    def _year_lines(self, year: int) -> list[SaleLine]:
-        start = self._open_years[year]
+    def _year_end(self, year: int) -> int:
         later = [i for y, i in self._open_years.items() if y > year]
-        return [s for s in self.ledger.sales[start:min(later) if later else None] if s.taxable and s.trade_date.year == year]
+        return min(later) if later else len(self.ledger.sales)
+
+    def _year_lines(self, year: int) -> list[SaleLine]:
+        return [s for s in self.ledger.sales[self._open_years[year]:self._year_end(year)]
+                if s.taxable and s.trade_date.year == year]
+
+    def _sums(self, year: int) -> tuple[float, float, float, float]:
+        """The year's recognized (ST gains, ST losses, LT gains, LT losses) so far: the final part kept
+        as running sums, the last 30 days' lines (still open to a wash-sale match) added each time."""
+        final, end, sales = self._final[year], self._year_end(year), self.ledger.sales
+        settled_before = self._today - dt.timedelta(days=31) if self._today else dt.date.min
+        while final[0] < end and sales[final[0]].trade_date <= settled_before:
+            _add(final, sales[final[0]], year)
+            final[0] += 1
+        tail = [final[0], *final[1:]]
+        for line in sales[final[0]:end]:
+            _add(tail, line, year)
+        return tail[1], tail[2], tail[3], tail[4]
 
     def _netting(self, year: int) -> YearNetting:
-        st_g = st_l = lt_g = lt_l = 0.0
-        for s in self._year_lines(year):
-            g = s.recognized_gain_usd
-            if s.term == "short":
-                st_g, st_l = st_g + max(g, 0.0), st_l + max(-g, 0.0)
-            else:
-                lt_g, lt_l = lt_g + max(g, 0.0), lt_l + max(-g, 0.0)
+        st_g, st_l, lt_g, lt_l = self._sums(year)
         carry = self._carry_into(year)
         return net_year(self.household_id, year, st_g, st_l, lt_g, lt_l, carry[0], carry[1], self.profile.filing_status)
 
@@ -126,6 +144,7 @@ class HouseholdBook:
                            and s.disallowed_usd > 0)
         self._settled_carry[year + 1] = (n.st_carryover_out_usd, n.lt_carryover_out_usd)
         del self._open_years[year]
+        self._final.pop(year, None)
         self._dividends.pop(year, None)
         if self.tax_mode == "pay" and not force_accrue:
             self.tax_due_usd += tax
@@ -138,13 +157,8 @@ class HouseholdBook:
 
     def ytd(self) -> tuple[float, float]:
         """Net recognized short- and long-term gains of the current year so far (taxable accounts)."""
-        st = lt = 0.0
-        for s in self._year_lines(self.year):
-            if s.term == "short":
-                st += s.recognized_gain_usd
-            else:
-                lt += s.recognized_gain_usd
-        return st, lt
+        st_g, st_l, lt_g, lt_l = self._sums(self.year)
+        return st_g - st_l, lt_g - lt_l
 
     # ------------------------------------------------------------ money in and out
     def pay_dividends(self, day: dt.date, close: dict[str, float], annual_yield: float, days: int) -> float:
@@ -197,7 +211,7 @@ class HouseholdBook:
         for account, cash in self.cash_usd.items():  # share arithmetic leaves ±1e-10 where a buy spent it all:
             if abs(cash) < 1e-6:                       # noise, not money (a negative would read as a breach)
                 self.cash_usd[account] = 0.0
-        while self.log and (day - self.log[0]["trade_date"]).days > LOG_DAYS:
+        while self.log and (day - self.log[0]["trade_date"]).days > self.log_days:
             self.log.popleft()
 
     # ------------------------------------------------------------ values
@@ -240,17 +254,36 @@ class HouseholdBook:
         return [r | {"household_id": self.household_id} for r in self.log]
 
 
+def _add(sums: list, line: SaleLine, year: int) -> None:
+    """Add a sale line's recognized gain or loss to [_, ST gains, ST losses, LT gains, LT losses]."""
+    if not line.taxable or line.trade_date.year != year:
+        return
+    g = line.recognized_gain_usd
+    k = 1 if line.term == "short" else 3
+    sums[k] += max(g, 0.0)
+    sums[k + 1] += max(-g, 0.0)
+
+
 def open_book(household: dict, accounts: pl.DataFrame, start_cash: dict[str, float], start_lots: pl.DataFrame,
-              identical: dict[str, str], tax_account: str, tax_mode: TaxMode, start: dt.date) -> HouseholdBook:
-    """A household's books on the start date: its cash, and its starting lots as transfers in (their
-    basis and acquisition dates carried; no wash-sale replacement capacity)."""
+              identical: dict[str, str], tax_account: str, tax_mode: TaxMode, start: dt.date,
+              in_transition: bool = False, recent: pl.DataFrame | None = None) -> HouseholdBook:
+    """A household's books on the start date: its cash, its starting lots as transfers in (their
+    basis and acquisition dates carried; no wash-sale replacement capacity), and ``recent``: its
+    transactions of the 30 days before (their wash-sale windows)."""
     profile = TaxProfile(household["filing_status"], household["federal_ordinary_rate"], household["federal_ltcg_rate"],
                          household["state_rate"], household["niit_applies"])
     types = dict(accounts.select("account_id", "account_type").iter_rows())
     book = HouseholdBook(household["household_id"], profile, types, {a: float(start_cash.get(a, 0.0)) for a in types},
-                         tax_account, tax_mode, Ledger(identical), start.year)
+                         tax_account, tax_mode, Ledger(identical), start.year,
+                         log_days=TRANSITION_LOG_DAYS if in_transition else LOG_DAYS)
     book._settled_carry[start.year] = (household["st_loss_carryforward_usd"], household["lt_loss_carryforward_usd"])
     book.start_year(start.year)
+    for r in (recent.filter(pl.col("account_id").is_in(list(types))).iter_rows(named=True) if recent is not None else []):
+        book.log.append(r)  # the windows the optimizer sees; a loss sale's also binds the ledger (it counts washes)
+        if (r["transaction_type"] == "sell" and types[r["account_id"]] not in IRA_ACCOUNT_TYPES and r["quantity_shares"]
+                and r["cost_basis_usd"] is not None and r["cost_basis_usd"] > r["amount_usd"]):
+            book.ledger.add_loss_window(book.household_id, r["account_id"], r["security_id"], r["trade_date"],
+                                        r["quantity_shares"], (r["cost_basis_usd"] - r["amount_usd"]) / r["quantity_shares"])
     for account, security, lot_id, shares, basis, acquired in start_lots.filter(
             pl.col("account_id").is_in(list(types))).sort("acquisition_date", "lot_id").iter_rows():
         book.ledger.apply(LedgerEvent(None, start, book.household_id, account, types[account], security, "transfer_in",

@@ -31,7 +31,7 @@ from tasks.optimize import solve_params
 from tasks.problems import build_problems
 from tasks.simulation.book import HouseholdBook, TaxMode, open_book
 from tasks.simulation.setup import SetupError, SimSetup, taxable_account
-from tasks.simulation.strategies import Strategy, decide
+from tasks.simulation.strategies import Decision, Strategy, decide
 
 Every = Literal["day", "week", "month"]
 FlowEvery = Literal["month", "quarter", "year"]
@@ -87,24 +87,16 @@ def _flow_due(previous: dt.date | None, day: dt.date, every: FlowEvery) -> bool:
 def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimRun:
     rows = rebalance_rows(prices, options.start, options.end, options.every)
     _check_prices(setup, prices, rows[0])
-    identical = {s: g for s, g in setup.securities.select("security_id", "identical_group").iter_rows() if g}
-    params = solve_params(options.config)
-    households = setup.households.sort("household_id")
     paths, years, washes, notes, seconds = [], [], [], list(setup.notes), {}
     for strategy in options.strategies:
         started = time.perf_counter()
-        books = {h["household_id"]: open_book(h, setup.accounts.filter(pl.col("household_id") == h["household_id"]),
-                                              setup.start_cash_usd, setup.start_lots, identical,
-                                              taxable_account(setup.accounts, h["household_id"]), options.tax_mode,
-                                              options.start) for h in households.iter_rows(named=True)}
-        tracker = _ModelTracker(prices)
+        run = _StrategyRun(strategy, setup, prices, options, notes)
         previous: dt.date | None = None
         for r in rows:
             day = prices.dates[r].astype(dt.date)
-            close = dict(zip(prices.tickers, prices.close_usd[r].tolist()))
-            paths += _rebalance(strategy, day, r, close, previous, books, setup, households, options, params, tracker, notes)
+            paths += run.rebalance(day, r, dict(zip(prices.tickers, prices.close_usd[r].tolist())), previous)
             previous = day
-        for book in books.values():
+        for book in run.books.values():
             book.settle_all()  # the years still open, for the yearly figures (the path has the liquidation value)
             years += [dict(strategy=strategy, household_id=book.household_id, year=y, **dataclasses.asdict(f))
                       for y, f in sorted(book.years.items())]
@@ -112,8 +104,10 @@ def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimR
                             lot_id=s.lot_id, trade_date=s.trade_date, disallowed_usd=s.disallowed_usd)
                        for s in book.ledger.sales if s.disallowed_usd > 0]
         seconds[strategy] = time.perf_counter() - started
-    return SimRun(pl.DataFrame(paths), pl.DataFrame(years), pl.DataFrame(washes, schema=_WASH_SCHEMA), notes, seconds,
-                  len(rows) * households.height)
+    # Schemas from every row: the first rows' model return is blank (no period before them yet).
+    return SimRun(pl.DataFrame(paths, infer_schema_length=None), pl.DataFrame(years, infer_schema_length=None),
+                  pl.DataFrame(washes, schema=_WASH_SCHEMA), notes, seconds,
+                  len(rows) * setup.households.height)
 
 
 _WASH_SCHEMA = {"strategy": pl.String, "household_id": pl.String, "account_id": pl.String, "security_id": pl.String,
@@ -172,46 +166,61 @@ def _frames(day: dt.date, books: dict[str, HouseholdBook], setup: SimSetup, hous
                         pl.DataFrame(), pl.Series([], dtype=pl.String), in_force(setup.mandates, day))
 
 
-def _rebalance(strategy: Strategy, day: dt.date, row: int, close: dict[str, float], previous: dt.date | None,
-               books: dict[str, HouseholdBook], setup: SimSetup, households: pl.DataFrame, options: SimOptions,
-               params, tracker: _ModelTracker, notes: list[str]) -> list[dict]:
-    days = (day - previous).days if previous else 0
-    flows = {}
-    for h, b in books.items():
-        b.roll_to(day)
-        b.pay_dividends(day, close, options.dividend_yield, days)
-        flows[h] = options.flow_usd if _flow_due(previous, day, options.flow_every) else 0.0
-        if flows[h] > 0:
-            b.deposit(day, flows[h])
-    before = {h: b.value_usd(close) - max(flows[h], 0.0) for h, b in books.items()}  # the period's end, before flows
-    vday = _frames(day, books, setup, households, close)
-    out = []
-    for p in build_problems(vday, sorted(books), options.config):
-        b = books[p.household_id]
+class _StrategyRun:
+    """One strategy over every household: their books, and one rebalance date at a time."""
+
+    def __init__(self, strategy: Strategy, setup: SimSetup, prices: PriceHistory, options: SimOptions,
+                 notes: list[str]) -> None:
+        self.strategy, self.setup, self.options, self.notes = strategy, setup, options, notes
+        self.params = solve_params(options.config)
+        self.households = setup.households.sort("household_id")
+        identical = {s: g for s, g in setup.securities.select("security_id", "identical_group").iter_rows() if g}
+        in_transition = set(setup.mandates.filter(pl.col("rule") == "transition")["household_id"].to_list())
+        self.books = {h["household_id"]: open_book(h, setup.accounts.filter(pl.col("household_id") == h["household_id"]),
+                                                   setup.start_cash_usd, setup.start_lots, identical,
+                                                   taxable_account(setup.accounts, h["household_id"]), options.tax_mode,
+                                                   options.start, h["household_id"] in in_transition,
+                                                   setup.start_transactions)
+                      for h in self.households.iter_rows(named=True)}
+        self.tracker = _ModelTracker(prices)
+
+    def rebalance(self, day: dt.date, row: int, close: dict[str, float], previous: dt.date | None) -> list[dict]:
+        """Every household on ``day``: its path row (values, flows, taxes, drift, trades)."""
+        options, days = self.options, (day - previous).days if previous else 0
+        flows = {}
+        for h, b in self.books.items():
+            b.roll_to(day)
+            b.pay_dividends(day, close, options.dividend_yield, days)
+            flows[h] = options.flow_usd if _flow_due(previous, day, options.flow_every) else 0.0
+            if flows[h] > 0:
+                b.deposit(day, flows[h])
+        before = {h: b.value_usd(close) - max(flows[h], 0.0) for h, b in self.books.items()}  # the period's end
+        vday = _frames(day, self.books, self.setup, self.households, close)
+        return [self._household(p, day, row, close, flows[p.household_id], before[p.household_id], days)
+                for p in build_problems(vday, sorted(self.books), options.config)]
+
+    def _household(self, p: HouseholdProblem, day: dt.date, row: int, close: dict[str, float], flow: float,
+                   before: float, days: int) -> dict:
+        b = self.books[p.household_id]
         tax = b.tax_due_usd
-        withdrawal = min(max(-flows[p.household_id], 0.0), b.cash_usd[b.tax_account] + _held(p, b.tax_account))
-        a = int(np.flatnonzero(p.account_ids == b.tax_account)[0])
-        need = np.zeros(p.n_accounts)
-        need[a] = withdrawal + max(tax, 0.0)
-        p = dataclasses.replace(p, withdrawal_usd=(need if p.withdrawal_usd is None else p.withdrawal_usd + need))
-        model_return = tracker.period_return(p.household_id, row, options.dividend_yield, days)
-        decision = decide(strategy, p, params)
+        withdrawal = min(max(-flow, 0.0), b.cash_usd[b.tax_account] + _held(p, b.tax_account))
+        need = np.where(p.account_ids == b.tax_account, withdrawal + max(tax, 0.0), 0.0)  # cash the rebalance raises
+        p = dataclasses.replace(p, withdrawal_usd=need if p.withdrawal_usd is None else p.withdrawal_usd + need)
+        model_return = self.tracker.period_return(p.household_id, row, self.options.dividend_yield, days)
+        decision = decide(self.strategy, p, self.params)
         if decision.infeasible:  # no trades, as on the desk; the tax stays due, the withdrawal is not paid
-            notes.append(f"{strategy} {p.household_id} {day}: infeasible, no trades: {decision.infeasible}")
+            self.notes.append(f"{self.strategy} {p.household_id} {day}: infeasible, no trades: {decision.infeasible}")
             withdrawal = tax = 0.0
         b.execute(day, close, decision.sells, decision.buys)
         b.withdraw(day, withdrawal, tax)
         b.tax_due_usd -= tax
-        tracker.hold(p.household_id, row, p)
-        holdings, cash = _holdings(b, p)
-        class_drift, security_drift = drift(p, holdings, cash)
-        out.append(dict(strategy=strategy, household_id=p.household_id, date=day, value_before_usd=before[p.household_id],
-                        deposit_usd=max(flows[p.household_id], 0.0), withdrawal_usd=withdrawal, tax_paid_usd=tax,
-                        value_usd=b.value_usd(close), liquidation_usd=b.liquidation_usd(day, close),
-                        unrealized_gain_usd=b.unrealized_gain_usd(close),
-                        model_return=model_return, class_drift=class_drift, security_drift=security_drift,
-                        sold_usd=_sold_usd(decision, p), bought_usd=sum(q * close[s] for _, s, q in decision.buys)))
-    return out
+        self.tracker.hold(p.household_id, row, p)
+        class_drift, security_drift = drift(p, *_holdings(b, p))
+        return dict(strategy=self.strategy, household_id=p.household_id, date=day, value_before_usd=before,
+                    deposit_usd=max(flow, 0.0), withdrawal_usd=withdrawal, tax_paid_usd=tax, value_usd=b.value_usd(close),
+                    liquidation_usd=b.liquidation_usd(day, close), unrealized_gain_usd=b.unrealized_gain_usd(close),
+                    model_return=model_return, class_drift=class_drift, security_drift=security_drift,
+                    sold_usd=_sold_usd(decision, p), bought_usd=sum(q * close[s] for _, s, q in decision.buys))
 
 
 def _held(p: HouseholdProblem, account: str) -> float:
@@ -219,7 +228,7 @@ def _held(p: HouseholdProblem, account: str) -> float:
     return float(p.lot_value_usd[a[p.lot_account]].sum())
 
 
-def _sold_usd(decision, p: HouseholdProblem) -> float:
+def _sold_usd(decision: Decision, p: HouseholdProblem) -> float:
     price = dict(zip(p.lot_ids.tolist(), p.price_usd[p.lot_security].tolist()))
     return float(sum(q * price[i] for i, q in decision.sells))
 

@@ -40,6 +40,10 @@ class SimSetup:
     start_cash_usd: dict[str, float]  # per account; with start_from="cash", the whole account's value
     substitutes: pl.DataFrame  # ticker, substitute, correlation, window_days: how substitutes were chosen
     notes: tuple[str, ...] = ()  # households left out, and why
+    # Starting from the firm's lots: its transactions of the 30 days before the start, so the wash-sale
+    # windows they opened bind the first month (trade_date, account_id, transaction_type, security_id,
+    # quantity_shares, amount_usd, cost_basis_usd)
+    start_transactions: pl.DataFrame | None = None
 
 
 def price_model(prices: PriceHistory, weights: dict[str, float] | None, cash_weight: float) -> dict[str, float]:
@@ -139,8 +143,14 @@ def from_firm(input_dir: Path, firm_as_of: dt.date, prices: PriceHistory, start:
         start_cash = {a: cash.get(a, 0.0) for a in accounts["account_id"].to_list()}
         start_lots = lots.select("account_id", "security_id", "lot_id", "quantity_shares", "cost_basis_usd",
                                  "acquisition_date")
+        recent = day.transactions.filter(pl.col("household_id").is_in(ids.implode())
+                                         & pl.col("trade_date").is_between(start - dt.timedelta(days=30), start)
+                                         & pl.col("transaction_type").is_in(["buy", "sell", "reinvested_dividend"]))
+        start_transactions = recent.select("trade_date", "account_id", "transaction_type", "security_id",
+                                           "quantity_shares", "amount_usd", "cost_basis_usd").sort("trade_date")
     subs = pl.DataFrame(schema=_SUBSTITUTE_SCHEMA)
-    return SimSetup(day.securities, models, hh, accounts, mandates, start_lots, start_cash, subs, tuple(notes))
+    return SimSetup(day.securities, models, hh, accounts, mandates, start_lots, start_cash, subs, tuple(notes),
+                    start_transactions if start_from == "lots" else None)
 
 
 def with_price_model(setup: SimSetup, prices: PriceHistory, start: dt.date, weights: dict[str, float] | None,
@@ -158,7 +168,7 @@ def with_price_model(setup: SimSetup, prices: PriceHistory, start: dt.date, weig
         if new else setup.securities
     households = setup.households.with_columns(pl.lit(SIM_MODEL).alias("model_id"))
     return SimSetup(securities, _model_frame(model, cash_weight), households, setup.accounts, setup.mandates,
-                    setup.start_lots, setup.start_cash_usd, subs, setup.notes)
+                    setup.start_lots, setup.start_cash_usd, subs, setup.notes, setup.start_transactions)
 
 
 _SUBSTITUTE_SCHEMA = {"ticker": pl.String, "substitute": pl.String, "correlation": pl.Float64, "window_days": pl.Int64}

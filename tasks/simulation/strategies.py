@@ -5,6 +5,10 @@ from the same ``HouseholdProblem`` the daily pipeline builds:
 * ``naive``: the tax-naive rebalance (``optimizer.naive``): every account to the model, lots FIFO;
 * ``buy-and-hold``: cash above the account's floor is invested at the model's weights; a shortfall
   (a withdrawal, a tax payment) is raised by selling every position pro rata, lots FIFO.
+
+The accounts' minimum trade (custodian, mandates, run) binds the naive and buy-and-hold trades as it
+binds lotwise's: a position's sales or a buy below it are not made (a sale closing the position is),
+and buys are scaled down where a dropped sale leaves the account short of its cash floor.
 """
 
 from __future__ import annotations
@@ -33,9 +37,9 @@ class Decision:
 
 def decide(strategy: Strategy, p: HouseholdProblem, params: SolveParams) -> Decision:
     if strategy == "naive":
-        return _naive(p)
+        return _naive(p, params)
     if strategy == "buy-and-hold":
-        return _buy_and_hold(p)
+        return _buy_and_hold(p, params)
     try:
         sol = solve_household(p, params)
     except HouseholdInfeasible as exc:  # e.g. a tax payment larger than the cash the rules let it raise
@@ -49,7 +53,10 @@ def decide(strategy: Strategy, p: HouseholdProblem, params: SolveParams) -> Deci
                      for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares) if q > 0])
 
 
-def _from_dollars(p: HouseholdProblem, lot_sold_usd: np.ndarray, buy_usd: np.ndarray) -> Decision:
+def _from_dollars(p: HouseholdProblem, lot_sold_usd: np.ndarray, buy_usd: np.ndarray, params: SolveParams) -> Decision:
+    minimum = p.account_min_trade_usd(params)
+    if minimum.any():
+        lot_sold_usd, buy_usd = _at_least(p, lot_sold_usd, buy_usd, minimum)
     price_lot = p.price_usd[p.lot_security]
     whole = np.isclose(lot_sold_usd, p.lot_value_usd, rtol=0, atol=1e-6)
     shares = np.where(whole, p.lot_quantity_shares, lot_sold_usd / price_lot)
@@ -58,12 +65,31 @@ def _from_dollars(p: HouseholdProblem, lot_sold_usd: np.ndarray, buy_usd: np.nda
     return Decision([(str(p.lot_ids[i]), float(shares[i])) for i in np.flatnonzero(lot_sold_usd > 0.005)], buys)
 
 
-def _naive(p: HouseholdProblem) -> Decision:
+def _at_least(p: HouseholdProblem, lot_sold_usd: np.ndarray, buy_usd: np.ndarray,
+              minimum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The trades without those below the account's minimum (a closing sale stays), buys scaled down
+    where the account would fall short of its cash floor."""
+    position = p.lot_account * p.n_securities + p.lot_security
+    n = p.n_accounts * p.n_securities
+    sold = np.bincount(position, weights=lot_sold_usd, minlength=n)
+    closes = sold >= np.bincount(position, weights=p.lot_value_usd, minlength=n) - 0.005
+    small = (sold < np.repeat(minimum, p.n_securities)) & ~closes
+    lot_sold_usd = np.where(small[position], 0.0, lot_sold_usd)
+    buy_usd = np.where(buy_usd < minimum[:, None], 0.0, buy_usd)
+    cash = p.cash_usd + np.bincount(p.lot_account, weights=lot_sold_usd, minlength=p.n_accounts)
+    room = np.maximum(cash - p.cash_floor_usd, 0.0)
+    spend = buy_usd.sum(axis=1)
+    scale = np.divide(room, spend, out=np.ones(p.n_accounts), where=spend > room)
+    buy_usd = buy_usd * np.minimum(scale, 1.0)[:, None]
+    return lot_sold_usd, np.where(buy_usd < minimum[:, None], 0.0, buy_usd)  # scaled below it: dropped too
+
+
+def _naive(p: HouseholdProblem, params: SolveParams) -> Decision:
     r = naive_rebalance(p)
-    return _from_dollars(p, r.lot_sold_usd, r.buy_usd)
+    return _from_dollars(p, r.lot_sold_usd, r.buy_usd, params)
 
 
-def _buy_and_hold(p: HouseholdProblem) -> Decision:
+def _buy_and_hold(p: HouseholdProblem, params: SolveParams) -> Decision:
     holdings = p.holdings_usd
     spare = p.cash_usd - p.cash_floor_usd  # per account: investable (> 0) or to raise (< 0)
     weights = p.target_weight / p.target_weight.sum() if p.target_weight.sum() > 0 else np.zeros(p.n_securities)
@@ -71,4 +97,4 @@ def _buy_and_hold(p: HouseholdProblem) -> Decision:
     held = holdings.sum(axis=1)
     fraction = np.divide(np.maximum(-spare, 0.0), held, out=np.zeros(p.n_accounts), where=held > 0)
     sold = fifo_sales(p, holdings * np.minimum(fraction, 1.0)[:, None])
-    return _from_dollars(p, sold, buy)
+    return _from_dollars(p, sold, buy, params)
