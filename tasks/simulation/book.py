@@ -62,6 +62,7 @@ class HouseholdBook:
     liability_usd: float = 0.0  # settled and accrued, never paid (accrue mode)
     log: deque = field(default_factory=deque)
     log_days: int = LOG_DAYS
+    carry_value: float = 0.8  # value of a loss dollar carried forward, × the long-term rate (RunConfig)
     years: dict[int, YearFigures] = field(default_factory=dict)
     _open_years: dict[int, int] = field(default_factory=dict)  # year → index of its first sale line
     _dividends: dict[int, float] = field(default_factory=dict)  # taxable dividends per open year
@@ -225,7 +226,8 @@ class HouseholdBook:
     def liquidation_usd(self, day: dt.date, close: dict[str, float]) -> float:
         """After-tax value if everything were sold at ``day``'s close: the value less the tax of every
         open year (this one with the liquidation's gains), of what is settled but unpaid, and of the
-        accrued liabilities. Carryforwards left after the sale are given no value (conservative)."""
+        accrued liabilities; a loss still carried forward after the sale is worth ``carry_value`` × the
+        long-term rate a dollar, as the optimizer and the tax report price it (``after_tax_cost``)."""
         gain, long_term, taxable = [], [], []
         for lot in self.ledger.lots.values():
             gain.append(lot.quantity * close[lot.security] - lot.basis_usd)
@@ -239,7 +241,7 @@ class HouseholdBook:
             if year == self.year:
                 st, lt = n.st_gains_usd - n.st_losses_usd, n.lt_gains_usd - n.lt_losses_usd
                 tax += TaxYear(year, st, lt, n.st_carryover_in_usd, n.lt_carryover_in_usd, self.profile) \
-                    .estimated_tax_usd(realized)
+                    .cost_usd(realized, self.carry_value)
             else:
                 tax += estimate_tax(n, self.profile).total_usd
             tax += self._dividends.get(year, 0.0) * self._dividend_rate()
@@ -266,7 +268,7 @@ def _add(sums: list, line: SaleLine, year: int) -> None:
 
 def open_book(household: dict, accounts: pl.DataFrame, start_cash: dict[str, float], start_lots: pl.DataFrame,
               identical: dict[str, str], tax_account: str, tax_mode: TaxMode, start: dt.date,
-              in_transition: bool = False, recent: pl.DataFrame | None = None) -> HouseholdBook:
+              in_transition: bool = False, recent: pl.DataFrame | None = None, carry_value: float = 0.8) -> HouseholdBook:
     """A household's books on the start date: its cash, its starting lots as transfers in (their
     basis and acquisition dates carried; no wash-sale replacement capacity), and ``recent``: its
     transactions of the 30 days before (their wash-sale windows)."""
@@ -275,7 +277,7 @@ def open_book(household: dict, accounts: pl.DataFrame, start_cash: dict[str, flo
     types = dict(accounts.select("account_id", "account_type").iter_rows())
     book = HouseholdBook(household["household_id"], profile, types, {a: float(start_cash.get(a, 0.0)) for a in types},
                          tax_account, tax_mode, Ledger(identical), start.year,
-                         log_days=TRANSITION_LOG_DAYS if in_transition else LOG_DAYS)
+                         log_days=TRANSITION_LOG_DAYS if in_transition else LOG_DAYS, carry_value=carry_value)
     book._settled_carry[start.year] = (household["st_loss_carryforward_usd"], household["lt_loss_carryforward_usd"])
     book.start_year(start.year)
     for r in (recent.filter(pl.col("account_id").is_in(list(types))).iter_rows(named=True) if recent is not None else []):

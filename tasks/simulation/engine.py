@@ -180,7 +180,7 @@ class _StrategyRun:
                                                    setup.start_cash_usd, setup.start_lots, identical,
                                                    taxable_account(setup.accounts, h["household_id"]), options.tax_mode,
                                                    options.start, h["household_id"] in in_transition,
-                                                   setup.start_transactions)
+                                                   setup.start_transactions, options.config.carryforward_value)
                       for h in self.households.iter_rows(named=True)}
         self.tracker = _ModelTracker(prices)
 

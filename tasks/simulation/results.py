@@ -9,7 +9,9 @@ Definitions (all money in dollars; the households are summed into one portfolio 
   securities' price returns since (value-weighted over households); **tracking error** =
   std(r_k − m_k) × √(rebalances per year);
 * **after-tax liquidation value**: the value at the end less the tax of selling every lot then, of
-  every year not yet paid, and of accrued taxes (``book.liquidation_usd``);
+  every year not yet paid, and of accrued taxes, plus the value of a loss still carried forward after
+  the sale (``carryforward_value`` × the long-term rate, as the optimizer and the tax report price it;
+  ``book.liquidation_usd``);
 * **after-tax return**: the internal rate of return of the money in (the starting value, deposits),
   the money out (withdrawals) and the liquidation value at the end; **tax alpha** of a strategy =
   its after-tax return − the naive strategy's (annualized, both);
