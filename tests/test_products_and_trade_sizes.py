@@ -16,7 +16,6 @@ from data_contracts.mandate_rules import ProductCatalog, preferred
 from data_contracts.mandates import MANDATE_SCHEMA, ProductPreference, read_mandates
 from optimizer.errors import HouseholdInfeasible
 from optimizer.problem import SolveParams
-from optimizer.result import HouseholdSolution
 from optimizer.solve import solve_household
 from optimizer.verify import verify
 from tasks.problems import _custodian_trading, with_mandates

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from data_contracts.price_history import PriceFileError, read_price_history
 from data_contracts.sample_prices import business_days, firm_groups, from_closes, generate_prices, sector_universe
 from flows.cli import app
-from optimizer.ledger.engine import Ledger
 from tasks.simulation.book import open_book
 from tasks.simulation.engine import SimOptions, rebalance_rows, simulate
 from tasks.simulation.results import irr, portfolio_path, summary, yearly
