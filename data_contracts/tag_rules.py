@@ -30,17 +30,17 @@ class TagRule:
         return token
 
     def _or(self):
-        left = self._and()
-        while self._peek() == "or":
-            self._take()
-            left = ("or", left, self._and())
-        return left
+        return self._chain("or", self._and)
 
     def _and(self):
-        left = self._not()
-        while self._peek() == "and":
+        return self._chain("and", self._not)
+
+    def _chain(self, op: str, operand):
+        """``operand (op operand)*``, left-associative."""
+        left = operand()
+        while self._peek() == op:
             self._take()
-            left = ("and", left, self._not())
+            left = (op, left, operand())
         return left
 
     def _not(self):

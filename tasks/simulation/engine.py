@@ -146,13 +146,10 @@ class _ModelTracker:
 
 def _frames(day: dt.date, books: dict[str, HouseholdBook], setup: SimSetup, households: pl.DataFrame,
             close: dict[str, float]) -> ValidatedDay:
-    ytd = {h: b.ytd() for h, b in books.items()}
-    carry = {h: b.carry_usd() for h, b in books.items()}
-    hh = households.with_columns(
-        pl.col("household_id").replace_strict({h: v[0] for h, v in ytd.items()}, return_dtype=pl.Float64).alias("ytd_realized_st_gain_usd"),
-        pl.col("household_id").replace_strict({h: v[1] for h, v in ytd.items()}, return_dtype=pl.Float64).alias("ytd_realized_lt_gain_usd"),
-        pl.col("household_id").replace_strict({h: v[0] for h, v in carry.items()}, return_dtype=pl.Float64).alias("st_loss_carryforward_usd"),
-        pl.col("household_id").replace_strict({h: v[1] for h, v in carry.items()}, return_dtype=pl.Float64).alias("lt_loss_carryforward_usd"))
+    year = pl.DataFrame([(h, *b.ytd(), *b.carry_usd()) for h, b in books.items()], orient="row", schema={
+        "household_id": pl.String, "ytd_realized_st_gain_usd": pl.Float64, "ytd_realized_lt_gain_usd": pl.Float64,
+        "st_loss_carryforward_usd": pl.Float64, "lt_loss_carryforward_usd": pl.Float64})
+    hh = households.drop(year.columns[1:]).join(year, on="household_id")
     lots = pl.DataFrame([row for b in books.values() for row in b.lot_rows()], orient="row", schema={
         "household_id": pl.String, "account_id": pl.String, "security_id": pl.String, "lot_id": pl.String,
         "quantity_shares": pl.Float64, "cost_basis_usd": pl.Float64, "acquisition_date": pl.Date})
