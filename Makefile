@@ -14,7 +14,7 @@ DEMO_HOUSEHOLDS ?= 500
 DEMO_SEED       ?= 7
 DEMO_AS_OF      ?= 2026-11-20
 
-.PHONY: install demo test bench docs clean
+.PHONY: install demo test bench bench-peer docs clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,22 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.daily_flow
 	$(BIN)/python -m benchmarks.simulation
 
+# The peer benchmark's own environment: the project plus taxrebalance (benchmarks/peer/), never in .venv.
+PEER_VENV  := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed
+
+$(PEER_STAMP): pyproject.toml requirements.lock benchmarks/peer/requirements.txt
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet uv==0.13.8
+	$(PEER_VENV)/bin/uv pip install --quiet --python $(PEER_VENV)/bin/python -r requirements.lock -r benchmarks/peer/requirements.txt
+	$(PEER_VENV)/bin/uv pip install --quiet --python $(PEER_VENV)/bin/python --no-deps -e .
+	touch $(PEER_STAMP)
+
+bench-peer: $(PEER_STAMP)
+	$(PEER_VENV)/bin/python -m benchmarks.peer_taxrebalance
+
 docs: $(STAMP)
 	$(BIN)/lotwise contracts-doc --out docs/contracts.md
 
 clean:
-	rm -rf $(VAR) $(VENV)
+	rm -rf $(VAR) $(VENV) $(PEER_VENV)

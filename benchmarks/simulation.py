@@ -1,11 +1,14 @@
 """The simulator's speed: `python -m benchmarks.simulation [--years 10] [--households 100]`.
 
 Two runs, each printing the time per simulated household rebalance (everything a rebalance does:
-the books' tax year and dividends, the day's frames, ``build_problems``, the strategy, the ledger,
-the path figures):
+the books' tax year and dividends, the trailing risk model, the day's frames, ``build_problems``,
+the strategy, the ledger, the path figures) and, per strategy, the pre-tax and after-tax returns,
+the realized and ex-ante tracking error against the model, and the after-tax excess over
+buy-and-hold split into its pre-tax part and its tax part (the tax alpha; definitions in
+``tasks/simulation/results.py``), then lotwise's per year:
 
 1. a 10-year **daily** simulation of one household holding a 100-stock direct index (equal weight,
-   a generated 100-stock history with sectors), lotwise, with a $100 minimum trade. (The naive
+   a generated 100-stock history with sectors), lotwise and buy-and-hold, with a $100 minimum trade. (The naive
    strategy is left out of the daily run: rebalancing a 100-stock index exactly every day buys
    slivers of most stocks daily — 6,900 lots and 60,000 sale lines in the first year even with the
    $100 minimum — which measures the ledger's bookkeeping, not a desk. It runs in the monthly one.)
@@ -30,32 +33,49 @@ from data_contracts.sample_prices import firm_groups, generate_prices, sector_un
 from data_contracts.config import RunConfig
 from tasks.simulation.engine import SimOptions, simulate
 from tasks.simulation.results import portfolio_path, summary, yearly
+
+HISTORY_DAYS = 400  # calendar days of prices before the start: a year of returns for the first risk model
 from tasks.simulation.setup import from_firm, from_prices
 
 FIRM_AS_OF = dt.date(2026, 11, 20)
 
 
+def _pct(value: float | None, width: int = 7) -> str:
+    return f"{'':>{width}}" if value is None or value != value else f"{value:{width}.2%}"
+
+
 def _report(label: str, run, seconds: float) -> None:
     path = portfolio_path(run)
-    table = summary(run, path, yearly(run, path))
+    years = yearly(run, path)
+    table = summary(run, path, years)
     print(f"\n{label}: {run.rebalances:,} household rebalances per strategy, {seconds:.1f} s in all, "
           f"peak {peak_rss_gib():.2f} GiB")
     for r in table.iter_rows(named=True):
-        alpha = r["tax_alpha_annualized"]
-        print(f"  {r['strategy']:<13} {run.seconds[r['strategy']]:8.1f} s   "
-              f"{r['seconds_per_rebalance'] * 1e3:7.2f} ms per household rebalance   "
-              f"pre-tax {r['pre_tax_return_annualized']:7.2%}/yr   after-tax {r['after_tax_return_annualized']:7.2%}/yr   "
-              f"taxes ${r['taxes_usd']:,.0f}   harvested ${r['losses_harvested_usd']:,.0f}   TE {r['tracking_error']:.2%}   tax alpha "
-              f"{'' if alpha is None else f'{alpha:6.2%}'}/yr   wash sales {r['wash_sales']}")
+        print(f"  {r['strategy']:<13} {run.seconds[r['strategy']]:8.1f} s  {r['seconds_per_rebalance'] * 1e3:7.2f} ms/rebalance"
+              f"   pre-tax {_pct(r['pre_tax_return_annualized'])}/yr  after-tax {_pct(r['after_tax_return_annualized'])}/yr"
+              f"   vs buy-and-hold {_pct(r['excess_after_tax_annualized'])} = pre-tax {_pct(r['excess_pre_tax_annualized'])}"
+              f" + tax {_pct(r['tax_alpha_annualized'])}   TE realized {_pct(r['realized_tracking_error'], 6)}"
+              f" ex-ante mean {_pct(r['ex_ante_tracking_error_mean'], 6)} max {_pct(r['ex_ante_tracking_error_max'], 6)}"
+              f"   taxes ${r['taxes_usd']:,.0f}  harvested ${r['losses_harvested_usd']:,.0f}  wash sales {r['wash_sales']}")
+    untraded = [n for n in run.notes if ": no trades: " in n]  # infeasible or a solver failure: withheld, as on the desk
+    if untraded:
+        print(f"  {len(untraded)} household rebalances made no trades (first: {untraded[0][:160]})")
+    print("  lotwise per year:  pre-tax   after-tax  vs b&h = pre-tax + tax    harvested     realized TE  ex-ante TE")
+    for r in years.filter(pl.col("strategy") == "lotwise").iter_rows(named=True):
+        print(f"    {r['year']}          {_pct(r['pre_tax_return'])}  {_pct(r['after_tax_return'])}   "
+              f"{_pct(r['excess_after_tax'])} = {_pct(r['excess_pre_tax'])} + {_pct(r['tax_alpha'])}  "
+              f"${r['losses_harvested_usd']:>11,.0f}   {_pct(r['realized_tracking_error'])}    "
+              f"{_pct(r['ex_ante_tracking_error_mean'])}")
 
 
 def direct_index_daily(years: int) -> None:
     start, end = dt.date(2014, 1, 2), dt.date(2014 + years, 1, 1)
-    prices = generate_prices(sector_universe(100, 7), start - dt.timedelta(days=400), end, 7)
+    prices = generate_prices(sector_universe(100, 7), start - dt.timedelta(days=HISTORY_DAYS), end, 7)
     setup = from_prices(prices, start, 1_000_000.0)
     t = time.perf_counter()
     config = RunConfig(shares="fractional", min_trade_usd=100.0)
-    run = simulate(setup, prices, SimOptions(start, end, every="day", strategies=("lotwise",), config=config))
+    run = simulate(setup, prices, SimOptions(start, end, every="day", strategies=("lotwise", "buy-and-hold"),
+                                             config=config))
     _report(f"direct index, 100 stocks, {years} years daily", run, time.perf_counter() - t)
 
 
@@ -65,7 +85,7 @@ def households_monthly(households: int, years: int) -> None:
         write_sample_firm(households, 7, FIRM_AS_OF, firm)
         start, end = dt.date(FIRM_AS_OF.year - years, 1, 2), FIRM_AS_OF
         prices = generate_prices(firm_groups(pl.read_csv(firm / "firm" / "securities.csv", infer_schema=False)),
-                                 start - dt.timedelta(days=30), end, 7)
+                                 start - dt.timedelta(days=HISTORY_DAYS), end, 7)
         setup = from_firm(firm, FIRM_AS_OF, prices, start, None, "cash")
         t = time.perf_counter()
         run = simulate(setup, prices, SimOptions(start, end, every="month"))

@@ -45,6 +45,14 @@ class RunConfig(BaseModel):
     substitute_cost: float = Field(0.003, ge=0, description="ρ: per dollar held in a substitute instead of its primary.")
     loss_tranche_usd: float = Field(10_000.0, gt=0, description="Tranche over which a loss's marginal value is measured.")
     carryforward_value: float = Field(0.8, ge=0, le=1, description="Value of a carried-forward loss dollar, × the LT rate.")
+    # Risk (the day's risk model, data_contracts.risk_model; optimizer.risk): a cap and a cost.
+    max_tracking_error: float | None = Field(
+        0.02, gt=0, le=1, description="τ: default cap on each household's annualized ex-ante tracking error against its "
+                                      "target, a fraction (0.02 = 2 % a year); a mandate's tighter cap wins; blank: no cap.")
+    risk_aversion: float = Field(10.0, ge=0, description="γ: risk cost (γ/2)·TE²·T·V in dollars, traded against tax "
+                                                         "(10: 1 % tracking error held a year costs 5 bp of the household).")
+    risk_horizon_years: float = Field(1.0, gt=0, description="T: years an active position is assumed to be carried.")
+    tracking_error_tolerance: float = Field(0.005, ge=0, description="A cap counts as met at TE ≤ cap × (1 + this).")
     annual_gain_budget_usd: float | None = Field(None, description="Cap on net realized gains per year (YTD counted).")
     annual_tax_budget_usd: float | None = Field(None, description="Cap on estimated tax on realized gains per year (YTD counted).")
     shares: Literal["round", "mip", "fractional"] = Field(

@@ -14,8 +14,8 @@ parser enforces (``frames.parse_frame``), never as a second hand-kept list:
 A file's batch is its typed values *before* quarantine (a value that does not parse is null), so
 the Data Docs show what arrived, while the parser decides row by row what is set aside. The
 cross-file checks of ``validation`` hand over their reconciliation frames (lots against positions,
-prices of what is held, cash per account, day-over-day quantities), each with a suite of its own
-built from ``ValidationConfig``. Results and the HTML Data Docs are written once per run.
+prices of what is held, cash per account, day-over-day quantities, the risk model's covariance
+symmetry, eigenvalues and coverage), each with a suite of its own built from ``ValidationConfig``. Results and the HTML Data Docs are written once per run.
 
 Great Expectations is imported lazily: reading files without a recorder does not pay for it.
 """
@@ -33,6 +33,7 @@ import polars as pl
 
 from data_contracts.frames import column_specs
 from data_contracts.registry import FileContract
+from data_contracts.risk_model import PSD_TOLERANCE, SYMMETRY_TOLERANCE
 
 # Partial unexpected lists are what makes GE slow on millions of rows; counts and percentages stay.
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
@@ -82,6 +83,16 @@ def reconciliation_expectations(name: str, tolerance_shares: float, stale_price_
         "day_over_day": [E.ExpectColumnValuesToBeBetween(
             column="unexplained_shares", min_value=-tolerance_shares, max_value=tolerance_shares,
             meta={"source": "quantity change not explained by the day's transactions"})],
+        # The risk model (data_contracts.risk_model): file-level facts as frames, so the Data Docs show them.
+        "risk_covariance_symmetry": [E.ExpectColumnValuesToBeBetween(
+            column="asymmetry", min_value=0, max_value=SYMMETRY_TOLERANCE,
+            meta={"source": "firm/risk_factor_covariance.csv: |C(i,j) − C(j,i)| ÷ the largest entry"})],
+        "risk_covariance_eigenvalues": [E.ExpectColumnValuesToBeBetween(
+            column="relative_eigenvalue", min_value=-PSD_TOLERANCE,
+            meta={"source": "firm/risk_factor_covariance.csv: positive semi-definite (eigenvalue ÷ the largest)"})],
+        "risk_coverage": [E.ExpectColumnValuesToBeInSet(
+            column="in_risk_model", value_set=[True],
+            meta={"source": "held and model securities in firm/risk_specific.csv (else a documented proxy)"})],
     }[name]
 
 

@@ -3,6 +3,7 @@
 A day's drop is a folder::
 
     firm/securities.csv  firm/prices.csv  firm/models.csv  firm/households.csv
+    firm/risk_loadings.csv  firm/risk_factor_covariance.csv  firm/risk_specific.csv   (optional, together)
     custodians/<custodian_id>/{accounts,positions,lots,transactions,cash}.csv
 
 Files are CSV with a header row, UTF-8, ISO dates (YYYY-MM-DD), '.' as decimal point and no
@@ -13,7 +14,7 @@ frame-wise from these models (``data_contracts.frames``); a model is never built
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import Annotated, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -165,3 +166,46 @@ class CashRecord(Record):
     as_of_date: dt.date = Field(description="Business day the file describes.")
     account_id: AccountId = Field(description="Account.")
     cash_usd: Usd = Field(**usd("Settled cash balance (negative = debit)."))
+
+
+# ---- The day's risk model (optional as a set: all three files, or none; data_contracts.risk_model)
+
+FactorName = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class RiskLoadingRecord(Record):
+    """Risk model loadings: one row per security × factor (a pair not given is a zero loading).
+
+    A security is in the risk model when it has a row in ``risk_specific.csv``; its loadings are
+    optional. All three risk files come together, or none (then the day has no risk model)."""
+
+    security_id: SecurityId = Field(description="Security the loading is for.")
+    factor: FactorName = Field(description="Factor name, as in risk_factor_covariance.csv (e.g. market, sector:energy, size).")
+    loading: float = Field(description="Exposure of the security's return to the factor's return (1.0 = one for one).",
+                           json_schema_extra={"unit": "return per factor return"})
+
+
+class RiskFactorCovarianceRecord(Record):
+    """Risk model factor covariance: one row per factor pair (both triangles, or one: mirrored).
+
+    Annualized, returns as fractions (a factor of 16 % volatility has variance 0.0256). Every factor
+    has its variance row (factor_1 = factor_2); a pair not given is zero covariance. The matrix must
+    be symmetric (where both triangles are given they agree to 1e-9 × the largest variance) and
+    positive semi-definite (no eigenvalue below −1e-10 × the largest); otherwise the file is unusable.
+    The file's first factor is taken for the market: a security not covered, of an asset class with
+    no covered security, is priced as loading 1 on it (optimizer.risk.RiskModel.for_securities)."""
+
+    factor_1: FactorName = Field(description="First factor of the pair.")
+    factor_2: FactorName = Field(description="Second factor of the pair (equal to factor_1: the factor's variance).")
+    covariance: float = Field(description="Covariance of the two factors' annual returns.",
+                              json_schema_extra={"unit": "fraction² per year"})
+
+
+class RiskSpecificRecord(Record):
+    """Risk model specific risk: one row per security covered by the model."""
+
+    security_id: SecurityId = Field(description="Security covered by the risk model.")
+    specific_volatility: float = Field(
+        ge=0, le=5, description="Annualized volatility of the security's return no factor explains (0.25 = 25 % a "
+                                "year; above 5 is taken for a percent written as a number and refused).",
+        json_schema_extra={"unit": "fraction per √year"})

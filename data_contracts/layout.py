@@ -22,7 +22,8 @@ from data_contracts.text_files import LINE, TextFrame, read_text_frame
 
 @dataclass
 class DayFiles:
-    """Every input file of the day, parsed: firm files once, custodian files per custodian."""
+    """Every input file of the day, parsed: firm files once (an optional one only when delivered: the
+    risk model's), custodian files per custodian."""
 
     input_dir: Path
     firm: dict[str, ParsedFile]
@@ -66,7 +67,8 @@ def read_day(input_dir: Path, as_of: dt.date, raw_sink: RawSink | None = None,
     with a ``quality`` recorder every file's Great Expectations suite runs as it is parsed."""
     input_dir = Path(input_dir)
     firm = {c.name: read_and_parse(input_dir / "firm" / c.filename, c, f"firm/{c.filename}",
-                                   on_typed=file_check(quality, c, f"firm/{c.filename}")) for c in FIRM_FILES}
+                                   on_typed=file_check(quality, c, f"firm/{c.filename}"))
+            for c in FIRM_FILES if c.required or (input_dir / "firm" / c.filename).exists()}
     if raw_sink:
         for name, parsed in firm.items():
             if parsed.raw is not None:

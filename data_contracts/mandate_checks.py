@@ -13,7 +13,8 @@ from data_contracts.types import TAXABLE_ACCOUNT_TYPES
 
 def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFrame, accounts: pl.DataFrame,
                    securities: pl.DataFrame, prices: pl.DataFrame, lots: pl.DataFrame,
-                   models: pl.DataFrame | None = None, cash: pl.DataFrame | None = None) -> tuple[pl.DataFrame, list[dict]]:
+                   models: pl.DataFrame | None = None, cash: pl.DataFrame | None = None,
+                   risk_model: bool = True) -> tuple[pl.DataFrame, list[dict]]:
     """(the mandates in force on ``as_of`` of known households, problems in plain words).
 
     Found before solving: a mandate of an unknown household (firm-level) or of an account that is not
@@ -21,8 +22,9 @@ def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFr
     enforce); a favoured security that is unknown or unpriced; and conflicts between mandates of one
     household — never hold what may never be sold, hold at least what may never be held, hold at
     least more than is held of what may never be bought, a screen that removes every security of an
-    asset class of the household's model. An error holds the household back. Screens are checked
-    through the never_hold rows they become (``screened``).
+    asset class of the household's model; a tracking-error cap on a day with no ``risk_model`` to
+    measure it. An error holds the household back. Screens are checked through the never_hold rows
+    they become (``screened``).
     """
     live = in_force(mandates, as_of)
     problems: list[dict] = []
@@ -44,6 +46,9 @@ def check_mandates(mandates: pl.DataFrame, as_of: dt.date, households: pl.DataFr
         pl.col("owner").is_null() | (pl.col("owner") != pl.col("household_id")))
     report(wrong, "error", "account_id", pl.format("account {} is not an account of household {}", "account_id", "household_id"))
 
+    if not risk_model:
+        report(live.filter(pl.col("rule") == "tracking_error"), "error", "max_tracking_error", pl.lit(
+            "the household's tracking error is capped but the day has no usable risk model to measure it"))
     caps = live.filter(pl.col("rule") == "sector_cap")
     for column in ("sector", "industry"):
         unknown_group = caps.filter(pl.col(column).is_not_null()).join(

@@ -4,7 +4,8 @@
 never-held model security's weight to its class's other model securities; ``allocate`` applies the
 household's own class weights (asset allocations, glide paths) to its model; ``preferred`` puts
 an asset class's weight into the products the household prefers; ``cash_rules`` and ``trading``
-read the accounts' cash rules and trade sizes. The file format is ``data_contracts.mandates``.
+read the accounts' cash rules and trade sizes; ``tracking_error_cap`` the household's tightest
+tracking-error cap. The file format is ``data_contracts.mandates``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from data_contracts.mandates import (MANDATE_SCHEMA, SPEC_KINDS, AssetAllocation, CashRules, Location, ProductPreference,
-                                     Trading, Transition)
+                                     TrackingError, Trading, Transition)
 from data_contracts.types import TAXABLE_ACCOUNT_TYPES
 from data_contracts.tag_rules import TagRule
 
@@ -230,3 +231,10 @@ def _products(pref: ProductPreference, members: dict[str, float],
 
 def trading(mandates: pl.DataFrame) -> list[Trading]:
     return [Trading.model_validate_json(spec) for spec in mandates.filter(pl.col("rule") == "trading")["spec"].to_list()]
+
+
+def tracking_error_cap(mandates: pl.DataFrame) -> float | None:
+    """The tightest tracking-error cap of the household's mandates in force (annualized fraction), or None."""
+    caps = [TrackingError.model_validate_json(spec).max_tracking_error
+            for spec in mandates.filter(pl.col("rule") == "tracking_error")["spec"].to_list()]
+    return min(caps) if caps else None

@@ -64,8 +64,8 @@ rows); its model weight goes to the model's other securities of the same asset c
 applied in file order on top of the model (``mandate_rules.allocate``): named classes take their
 weight, the others are rescaled pro rata, securities keep their shares within their class.
 ``cash_rules``: an account's minimum and maximum cash, and withdrawals set aside ahead of time.
-``transition``: per period, a tax budget and a turnover budget (dollars sold ÷ household value), and
-equivalence sets; what the period has already realized and sold counts, as far as the transactions
+``transition``: per period, a tax budget and a turnover budget (dollars sold ÷ household value, or
+bought plus sold with ``turnover_counts: buys_and_sells``), and equivalence sets; what the period has already realized and sold counts, as far as the transactions
 file reaches (its sells' gains at the short-term rate, losses not credited: a conservative reading)::
 
       - kind: transition
@@ -106,6 +106,16 @@ run configuration's ``custodians``): a larger minimum trade, or whole shares onl
         whole_shares: true
         effective_from: 2026-01-02
 
+``tracking_error``: a cap on the household's ex-ante tracking error against its own target, annualized,
+as a fraction (0.01 = 1 % a year), measured with the day's risk model (``optimizer.risk``); the
+tighter of this and the run configuration's ``max_tracking_error`` binds. Household-wide
+(no account_id). With no risk model for the day the cap cannot be measured, so the household is held::
+
+      - kind: tracking_error
+        max_tracking_error: 0.015
+        effective_from: 2026-01-02
+        reason: concentrated-position client, wants to stay close to the model
+
 Files are validated by these pydantic models. A file that does not parse, or an entry that breaks
 its model, holds the household back (trading without a client's restriction could break it); the
 exception names the file, the entry's line and the field.
@@ -129,7 +139,8 @@ MANDATE_DIR = "firm/mandates"
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SUFFIXES = (".yaml", ".yml", ".json")
 Rule = Literal["never_buy", "never_sell", "never_trade", "never_hold", "hold_at_least", "exclusion", "sector_cap",
-               "asset_allocation", "glide_path", "cash_rules", "transition", "location", "product_preference", "trading"]
+               "asset_allocation", "glide_path", "cash_rules", "transition", "location", "product_preference", "trading",
+               "tracking_error"]
 
 
 class _Entry(BaseModel):
@@ -296,6 +307,8 @@ class Transition(_Entry):
     period: Literal["monthly", "quarterly", "annual"] = "quarterly"
     tax_budget_usd: Optional[float] = Field(None, ge=0)
     turnover_budget: Optional[float] = Field(None, gt=0, le=1)
+    turnover_counts: Literal["sells", "buys_and_sells"] = Field(
+        "sells", description="what the turnover budget caps: dollars sold, or dollars bought plus sold")
     equivalents: dict[str, list[str]] = Field(default_factory=dict, description="primary → securities as good as it")
 
     def period_start(self, day: dt.date) -> dt.date:
@@ -360,12 +373,26 @@ class Trading(_Entry):
         return self
 
 
+class TrackingError(_Entry):
+    """A cap on the household's annualized ex-ante tracking error against its target (0.01 = 1 % a year)."""
+
+    kind: Literal["tracking_error"]
+    max_tracking_error: float = Field(gt=0, le=1, description="Annualized tracking error cap, a fraction (0.01 = 1 %).")
+
+    @model_validator(mode="after")
+    def _household_wide(self):
+        if self.account_id is not None:
+            raise ValueError("a tracking_error cap is household-wide: it takes no account_id")
+        return self
+
+
 Mandate = Annotated[Union[SecurityRestriction, HoldAtLeast, Exclusion, SectorCap, AssetAllocation, GlidePath, CashRules,
-                          Transition, Location, ProductPreference, Trading], Field(discriminator="kind")]
+                          Transition, Location, ProductPreference, Trading, TrackingError], Field(discriminator="kind")]
 KINDS = ("security_restriction", "hold_at_least", "exclusion", "sector_cap", "asset_allocation", "glide_path", "cash_rules",
-         "transition", "location", "product_preference", "trading")
+         "transition", "location", "product_preference", "trading", "tracking_error")
 SPEC_KINDS = {"asset_allocation": AssetAllocation, "glide_path": GlidePath, "cash_rules": CashRules, "transition": Transition,
-              "location": Location, "product_preference": ProductPreference, "trading": Trading}
+              "location": Location, "product_preference": ProductPreference, "trading": Trading,
+              "tracking_error": TrackingError}
 
 
 class MandateFile(BaseModel):
@@ -393,7 +420,7 @@ class MandateRecord(Record):
     max_weight: Optional[float] = Field(None, description="sector_cap: most of the household's value in it.",
                                         json_schema_extra={"unit": "fraction"})
     spec: Optional[str] = Field(None, description="asset_allocation, glide_path, cash_rules, transition, location, "
-                                                 "product_preference, trading: the entry as JSON.")
+                                                 "product_preference, trading, tracking_error: the entry as JSON.")
     source: str = Field(description="File and line of the entry, e.g. firm/mandates/H1.yaml:12.")
     reason: Optional[str] = Field(None, description="Why, as the file says.")
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+
 from data_contracts.frames import column_specs
 from data_contracts.registry import INPUT_FILES, LEDGER_FILES, OUTPUT_FILES, FileContract
 
 
 def _file_section(c: FileContract, where: str) -> list[str]:
-    lines = [f"### `{where}{c.filename}`", "", (c.model.__doc__ or "").strip(), "",
-             f"Key: {', '.join(c.key) if c.key else '(none)'}", "",
+    lines = [f"### `{where}{c.filename}`", "", inspect.cleandoc(c.model.__doc__ or ""), "",
+             f"Key: {', '.join(c.key) if c.key else '(none)'}" + ("" if c.required else " · optional file"), "",
              "| field | type | required | unit | allowed / range | meaning |", "|---|---|---|---|---|---|"]
     for spec in column_specs(c.model):
         info = c.model.model_fields[spec.name]

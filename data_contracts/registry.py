@@ -15,6 +15,7 @@ class FileContract:
     model: type[Record]
     scope: Literal["firm", "custodian", "mandate", "run", "ledger"]
     key: tuple[str, ...]
+    required: bool = True  # False: a day may come without it (read only when present)
 
     @property
     def filename(self) -> str:
@@ -36,6 +37,11 @@ INPUT_FILES: dict[str, FileContract] = {
         FileContract("prices", inputs.PriceRecord, "firm", ("security_id", "price_date")),
         FileContract("models", inputs.ModelTargetRecord, "firm", ("model_id", "security_id")),
         FileContract("households", inputs.HouseholdRecord, "firm", ("household_id",)),
+        # The day's risk model: all three or none (data_contracts.risk_model says what either means).
+        FileContract("risk_loadings", inputs.RiskLoadingRecord, "firm", ("security_id", "factor"), required=False),
+        FileContract("risk_factor_covariance", inputs.RiskFactorCovarianceRecord, "firm", ("factor_1", "factor_2"),
+                     required=False),
+        FileContract("risk_specific", inputs.RiskSpecificRecord, "firm", ("security_id",), required=False),
         FileContract("accounts", inputs.AccountRecord, "custodian", ("account_id",)),
         FileContract("positions", inputs.PositionRecord, "custodian", ("account_id", "security_id")),
         FileContract("lots", inputs.LotRecord, "custodian", ("lot_id",)),

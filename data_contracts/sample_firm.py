@@ -1,4 +1,5 @@
-"""A generated sample firm: one business day of files in the canonical layout.
+"""A generated sample firm: one business day of files in the canonical layout, its risk model
+(``data_contracts.sample_risk``) and mandates (``data_contracts.sample_mandates``) included.
 
 Deterministic (the same seed gives the same bytes) and vectorized: a household is never a Python
 loop iteration, so 100,000 households (about 250,000 accounts and 20 million lots) are written
@@ -17,9 +18,11 @@ import polars as pl
 
 from data_contracts.custodian_layout import LAYOUT_FILE, CustodianLayout, from_canonical, load_layout
 from data_contracts.sample_mandates import sample_mandates, write_mandates
+from data_contracts.sample_risk import sample_risk_model
 from data_contracts.types import CASH_SECURITY_ID
 
 CUSTODIANS = ("alder", "birch", "cedar")
+FIRM_FILE_NAMES = ("securities", "prices", "models", "households", "risk_loadings", "risk_factor_covariance", "risk_specific")
 
 # asset class -> (ETF tickers: primary first, annual drift, annual volatility)
 ASSET_CLASSES: dict[str, tuple[tuple[str, ...], float, float]] = {
@@ -318,10 +321,12 @@ def generate(households: int, seed: int, as_of: dt.date, mix: FirmMix = FirmMix(
     })
     cash_df = pl.DataFrame({"as_of_date": pl.Series([as_of] * A, dtype=pl.Date), "account_id": acc_ids, "cash_usd": cash})
     prices = pl.DataFrame({"security_id": sec_ids, "price_date": pl.Series([as_of] * len(sec_ids), dtype=pl.Date), "close_usd": price})
+    risk = sample_risk_model(securities, models, {c: v for c, (_, _, v) in ASSET_CLASSES.items()}, list(SECTORS),
+                             DIRECT_INDEX_MODEL, seed)
     return {
         "securities": securities, "prices": prices, "models": models, "households": hh,
         "accounts": accounts, "positions": positions, "lots": lots, "transactions": transactions, "cash": cash_df,
-    }
+    } | risk
 
 
 def write_sample_firm(households: int, seed: int, as_of: dt.date, out: Path, mix: FirmMix = FirmMix(),
@@ -336,7 +341,7 @@ def write_sample_firm(households: int, seed: int, as_of: dt.date, out: Path, mix
     out = Path(out)
     (out / "firm").mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    for name in ("securities", "prices", "models", "households"):
+    for name in FIRM_FILE_NAMES:
         frames[name].write_csv(out / "firm" / f"{name}.csv", float_precision=None)
         counts[name] = frames[name].height
     counts["mandates"] = write_mandates(sample_mandates(frames, seed, as_of, mix.mandate_share), out)

@@ -19,7 +19,7 @@ from data_contracts.mandates import MANDATE_DIR
 from data_contracts.types import CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
 
 KINDS = ("never_buy", "never_sell", "never_hold", "hold_at_least", "exclusion", "sector_cap", "asset_allocation",
-         "glide_path", "cash_rules", "transition", "location", "product_preference", "trading")
+         "glide_path", "cash_rules", "transition", "location", "product_preference", "trading", "tracking_error")
 BONDS = ("us_aggregate_bonds", "treasury_inflation", "municipal_bonds", "high_yield_bonds")
 
 
@@ -61,6 +61,8 @@ def sample_mandates(frames: dict[str, pl.DataFrame], seed: int, as_of: dt.date, 
 
 def _entry(kind, rng, held, sellable, model, accounts, cash, class_of, sector_of, tags_of, as_of, sleeves) -> dict | None:
     pick = lambda values: values[int(rng.integers(len(values)))]  # noqa: E731
+    if kind == "tracking_error":  # tighter than the run's default 2 %: the mandate's cap is the one that binds
+        return {"kind": "tracking_error", "max_tracking_error": 0.015, "reason": "client wants to stay close to the model"}
     if kind == "trading":
         return {"kind": "trading", "min_trade_usd": 250.0, "whole_shares": True, "reason": "client's custodian agreement"}
     if kind == "product_preference" and sleeves:  # an ETF household wants the stock sleeve; a direct-index one, an ETF

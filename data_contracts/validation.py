@@ -3,8 +3,10 @@
 Row-level problems come from ``frames.parse_frame``; here they are attributed to households,
 and the checks that need more than one file run frame-wise: unknown accounts and securities,
 missing or stale prices, lots that do not sum to positions, accounts without cash, files dated
-another day, broken models. Every problem becomes an exception row naming file, row, field and
-reason; a household with any error-severity problem is held (no trades), everyone else proceeds.
+another day, broken models, the day's risk model (absent, unusable, or not covering a held or
+model security: ``data_contracts.risk_model``). Every problem becomes an exception row naming
+file, row, field and reason; a household with any error-severity problem is held (no trades),
+everyone else proceeds.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from data_contracts.layout import DayFiles
 from data_contracts.expectations import QualityRecorder, reconciliation_expectations
 from data_contracts.mandate_checks import check_mandates
 from data_contracts.mandates import empty_mandates, read_mandates
+from data_contracts.risk_model import RISK_FILES, check_risk_files, risk_model_frames
 from data_contracts.types import CASH_SECURITY_ID, Severity
 
 EXCEPTION_SCHEMA = {
@@ -35,6 +38,9 @@ class ValidationConfig:
     # A position whose quantity moved without transactions to explain it: a corporate action the
     # feed did not carry, or missing transactions (which would blind the wash-sale check).
     unexplained_change_severity: Severity = "warning"
+    # A day delivered without risk files (data_contracts.risk_model): a warning solves every household
+    # on the drift penalties, tracking error uncontrolled; an error holds them all.
+    missing_risk_model_severity: Severity = "warning"
 
 
 @dataclass
@@ -63,6 +69,10 @@ class ValidatedDay:
     exceptions: pl.DataFrame
     held: pl.Series  # household ids with an error
     mandates: pl.DataFrame = field(default_factory=empty_mandates)  # in force on as_of (data_contracts.mandates)
+    # The day's factor model (long frames; tasks.risk turns them into an optimizer.risk.RiskModel); None: none
+    risk_loadings: pl.DataFrame | None = None  # security_id, factor, loading
+    risk_factor_covariance: pl.DataFrame | None = None  # factor_1, factor_2, covariance (annualized)
+    risk_specific: pl.DataFrame | None = None  # security_id, specific_volatility, specific_variance (annualized)
 
     @property
     def ready_households(self) -> pl.Series:
@@ -89,8 +99,11 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     """Every cross-file check; with ``quality``, the reconciliation frames also run through their
     Great Expectations suites; with ``previous``, day-over-day checks run too."""
     out: list[pl.DataFrame] = []
-    reconciliation: dict[str, pl.DataFrame] = {}
     f = day.firm
+    # The risk files' file-level checks first, so that what they set aside or find unusable is
+    # reported below like any other firm file's problems.
+    risk_files, reconciliation = check_risk_files(f)
+    f.update(risk_files)
     securities, models, households = f["securities"].good, f["models"].good, f["households"].good
     accounts = day.combined("accounts")
     # An account id delivered by two custodians is ambiguous: every household claiming it is held.
@@ -252,9 +265,23 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
             pl.col("_file"), pl.col(LINE), "quantity_shares", pl.col("household_id")))
     # 8. Personal mandates (firm/mandates/): well-formed, about this household's accounts, free of conflicts.
     mandate_rows, mandate_problems = read_mandates(day.input_dir)
-    mandates, conflicts = check_mandates(mandate_rows, as_of, households, accounts, securities, prices, lots, models, cash)
+    risk = risk_model_frames(f)
+    mandates, conflicts = check_mandates(mandate_rows, as_of, households, accounts, securities, prices, lots, models, cash,
+                                         risk_model=risk is not None)
     if mandate_problems or conflicts:
         out.append(pl.DataFrame(mandate_problems + conflicts, schema=EXCEPTION_SCHEMA))
+    # 9. The day's risk model: delivered or not (unusable files were reported in 2.), and what it does not cover.
+    if not any(name in f for name in RISK_FILES):
+        reason = ("no risk model for the day (no firm/risk_*.csv files): tracking error not controlled, households "
+                  "solve on the drift penalties")
+        out.append(_exc(ONE_ROW, config.missing_risk_model_severity, reason, "firm/risk_*.csv"))
+        if config.missing_risk_model_severity == "error":
+            out.append(_exc(all_households, "error", reason, "firm/risk_*.csv", household=pl.col("household_id")))
+    if risk is not None:
+        coverage, uncovered = risk_coverage(risk[2], securities, households, models, lots)
+        reconciliation["risk_coverage"] = coverage
+        out.append(_exc(uncovered, "warning", pl.col("why"), f["risk_specific"].label, None, "security_id",
+                        pl.col("household_id")))
     if quality is not None:
         for name, frame in reconciliation.items():
             quality.validate(f"reconciliation/{name}", name, reconciliation_expectations(
@@ -266,8 +293,38 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     exceptions = exceptions.unique(maintain_order=True).sort(
         "household_id", "file", "row", "field", "reason", nulls_last=True)
     held = exceptions.filter((pl.col("severity") == "error") & pl.col("household_id").is_not_null())["household_id"].unique().sort()
+    loadings, covariance, specific = risk if risk is not None else (None, None, None)
     return ValidatedDay(as_of, securities, prices, models, households, accounts, positions, lots, txns, cash, exceptions, held,
-                        mandates)
+                        mandates, loadings, covariance, specific)
+
+
+def risk_coverage(specific: pl.DataFrame, securities: pl.DataFrame, households: pl.DataFrame, models: pl.DataFrame,
+                  lots: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(every held or model security known to the master, with ``in_risk_model``; one row per household
+    × such security the model does not cover, with ``why``: the proxy it is priced with, as
+    ``optimizer.risk.RiskModel.for_securities`` builds it)."""
+    known = securities.select("security_id", "asset_class")
+    covered = specific["security_id"].unique().implode()
+    coverage = pl.concat([lots.select("security_id").unique(), models.select("security_id").unique()]).unique().join(
+        known, on="security_id").sort("security_id").select(  # an unknown security is an error of its own (step 4)
+        "security_id", pl.col("security_id").is_in(covered).alias("in_risk_model"))
+    missing = coverage.filter(~pl.col("in_risk_model"))["security_id"].implode()
+    # Households only for what is missing: at firm scale, lots × households is what must not be built whole.
+    wanted = pl.concat([
+        lots.filter(pl.col("security_id").is_in(missing)).select("household_id", "security_id"),
+        households.select("household_id", "model_id").join(models.filter(pl.col("security_id").is_in(missing)),
+                                                           on="model_id").select("household_id", "security_id"),
+    ]).unique().join(known, on="security_id")
+    classes_covered = known.filter(pl.col("security_id").is_in(covered))["asset_class"].unique().implode()
+    uncovered = wanted.with_columns(
+        pl.when(pl.col("asset_class").is_in(classes_covered))
+        .then(pl.format("{} is not in the day's risk model: priced with a proxy, the mean loadings of the covered {} "
+                        "securities and the largest specific volatility among them", "security_id", "asset_class"))
+        .otherwise(pl.format("{} is not in the day's risk model and no {} security is: priced with a proxy, a loading "
+                             "of 1 on the first (market) factor and a conservative specific volatility "
+                             "(optimizer.risk.FALLBACK_SPECIFIC_VARIANCE)", "security_id", "asset_class"))
+        .alias("why"))
+    return coverage, uncovered
 
 
 SIGNED_SHARES = {"buy": 1.0, "reinvested_dividend": 1.0, "transfer_in": 1.0, "sell": -1.0}

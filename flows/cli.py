@@ -25,6 +25,10 @@ def _date(value: str) -> dt.date:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.2%}"
+
+
 @app.command("sample-firm")
 def sample_firm(
     households: Annotated[int, typer.Option(min=1, help="Number of households.")] = 1000,
@@ -152,7 +156,8 @@ def simulate_cmd(
     end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
     every: Annotated[str, typer.Option(help="Rebalance every day, week or month.")] = "month",
     strategy: Annotated[Optional[list[str]], typer.Option(
-        help="lotwise, naive, buy-and-hold (repeat; default all three; naive always runs for the tax alpha).")] = None,
+        help="lotwise, naive, buy-and-hold (repeat; default all three; buy-and-hold and naive always run: the "
+             "tax alpha is measured against buy-and-hold, the excess over naive is reported too).")] = None,
     firm: Annotated[Optional[Path], typer.Option(help="A day folder of the firm's files (households, models, mandates).")] = None,
     firm_as_of: Annotated[Optional[str], typer.Option(help="The business day of --firm's files.")] = None,
     household: Annotated[Optional[list[str]], typer.Option(help="Household id from --firm (repeat; default all).")] = None,
@@ -164,6 +169,9 @@ def simulate_cmd(
     price_model: Annotated[bool, typer.Option(
         help="With --firm: equal weight over the price file's tickers instead of the households' models.")] = False,
     cash_weight: Annotated[float, typer.Option(min=0, max=1, help="The price-file model's cash weight.")] = 0.0,
+    substitute_min_correlation: Annotated[float, typer.Option(
+        min=-1, max=1, help="Substitutes chosen from the price history: the least correlation of daily returns "
+                            "(a ticker with no candidate at it gets none, and the results say so).")] = 0.7,
     initial_usd: Annotated[float, typer.Option(min=0, help="No --firm: cash invested on the start date.")] = 1_000_000.0,
     copies: Annotated[int, typer.Option(min=1, help="No --firm: this many identical households.")] = 1,
     taxes: Annotated[str, typer.Option(help="pay: each year's tax leaves the taxable account on 15 April; "
@@ -194,26 +202,26 @@ def simulate_cmd(
             raise typer.BadParameter(f"must be one of {', '.join(allowed)}", param_hint=hint)
     if bad:
         raise typer.BadParameter(f"unknown {', '.join(bad)} (lotwise, naive, buy-and-hold)", param_hint="--strategy")
-    if "naive" not in chosen:
-        chosen = chosen + ("naive",)
+    chosen = chosen + tuple(s for s in ("naive", "buy-and-hold") if s not in chosen)
     run_config = RunConfig.load(config).model_copy(
         update={"shares": shares} | ({} if min_trade_usd is None else {"min_trade_usd": min_trade_usd}))
     options = SimOptions(_date(start), _date(end), every, chosen, taxes, dividend_yield, flow_usd, flow_every, run_config)
     try:
         who = HouseholdSource(firm, _date(firm_as_of) if firm_as_of else None, tuple(household) if household else None,
                               start_from, parse_weights(weights), cash_weight, initial_usd, copies,
-                              price_model=price_model)
+                              price_model=price_model, min_substitute_correlation=substitute_min_correlation)
         outcome = run_simulation(prices, who, options, out)
     except (SetupError, ValueError) as exc:
         console.print(f"[red]cannot simulate:[/red] {exc}")
         raise typer.Exit(2) from exc
-    table = Table("strategy", "pre-tax / yr", "after-tax / yr", "tax alpha / yr", "taxes", "harvested", "wash sales",
-                  "s / rebalance")
+    table = Table("strategy", "pre-tax / yr", "after-tax / yr", "excess vs b&h / yr", "pre-tax part", "tax alpha",
+                  "realized TE", "ex-ante TE", "taxes", "harvested", "wash sales", "s / rebalance")
     for r in outcome.summary.iter_rows(named=True):
-        alpha = r["tax_alpha_annualized"]
-        table.add_row(r["strategy"], f"{r['pre_tax_return_annualized']:.2%}", f"{r['after_tax_return_annualized']:.2%}",
-                      "" if alpha is None else f"{alpha:.2%}", f"${r['taxes_usd']:,.0f}", f"${r['losses_harvested_usd']:,.0f}",
-                      str(r["wash_sales"]), f"{r['seconds_per_rebalance']:.4f}")
+        table.add_row(r["strategy"], _pct(r["pre_tax_return_annualized"]), _pct(r["after_tax_return_annualized"]),
+                      _pct(r["excess_after_tax_annualized"]), _pct(r["excess_pre_tax_annualized"]),
+                      _pct(r["tax_alpha_annualized"]), _pct(r["realized_tracking_error"]),
+                      _pct(r["ex_ante_tracking_error_mean"]), f"${r['taxes_usd']:,.0f}",
+                      f"${r['losses_harvested_usd']:,.0f}", str(r["wash_sales"]), f"{r['seconds_per_rebalance']:.4f}")
     console.print(table)
     for note in outcome.run.notes[:10]:
         console.print(f"note: {note}")

@@ -12,12 +12,15 @@ from optimizer.constraints.cash import cash_rows
 from optimizer.constraints.drift import class_drift_rows, security_drift_rows
 from optimizer.constraints.exposure import exposure_rows
 from optimizer.constraints.mandates import holding_limit_rows, restriction_bounds
+from optimizer.constraints.risk import risk_bounds, risk_rows
 from optimizer.lp import Layout, LinearProgram, RowBlock, assemble
 from optimizer.problem import HouseholdProblem, SolveParams
 from optimizer.terms.deferral import deferral_term
 from optimizer.terms.drift import drift_term
 from optimizer.terms.exposure import exposure_term
 from optimizer.terms.location import location_term
+from optimizer.terms.overshoot import overshoot_term
+from optimizer.terms.risk import risk_term
 from optimizer.terms.substitute import substitute_term
 from optimizer.terms.tax import tax_term
 from optimizer.terms.trading_cost import trading_cost_term
@@ -27,8 +30,8 @@ BoundFamily = Callable[[HouseholdProblem, Layout, np.ndarray, np.ndarray], None]
 Term = Callable[[HouseholdProblem, Layout, SolveParams], np.ndarray]
 
 ROW_FAMILIES: list[RowFamily] = [cash_rows, class_drift_rows, security_drift_rows, exposure_rows, budget_rows,
-                                 holding_limit_rows]
-BOUND_FAMILIES: list[BoundFamily] = [lot_bounds, wash_sale_bounds, restriction_bounds]
+                                 holding_limit_rows, risk_rows]
+BOUND_FAMILIES: list[BoundFamily] = [lot_bounds, wash_sale_bounds, restriction_bounds, risk_bounds]
 TERMS: dict[str, Term] = {
     "drift": drift_term,
     "tax": tax_term,
@@ -37,6 +40,8 @@ TERMS: dict[str, Term] = {
     "trading_cost": trading_cost_term,
     "location": location_term,
     "substitute": substitute_term,
+    "risk": risk_term,
+    "overshoot": overshoot_term,
 }
 
 

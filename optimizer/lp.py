@@ -27,14 +27,29 @@ class Layout:
     n_classes: int
     n_securities: int
     n_exposures: int = 0
+    # Risk (optimizer/constraints/risk.py): K factors, R columns of the factor root, m segments per
+    # piecewise-linear square, and one slack on the tracking-error cap's cuts (0 without a cap)
+    n_factors: int = 0
+    n_factor_roots: int = 0
+    n_segments: int = 0
+    n_cap_slacks: int = 0
+    n_budget_slacks: int = 0  # one per budget row when the budgets are soft (relaxation), else none
 
     @classmethod
     def for_problem(cls, p: HouseholdProblem) -> "Layout":
         # B: every account × every buyable security (bounds later close the blocked ones).
         in_model = np.flatnonzero(p.buyable)
         acc, sec = np.meshgrid(np.arange(p.n_accounts), in_model, indexing="ij")
+        budgets = sum(b is not None for b in (p.gain_budget_usd, p.tax_budget_usd, p.turnover_budget_usd))
+        slacks = budgets if p.budgets_soft else 0
+        if p.has_risk_model:  # the factor model replaces the characteristics' exposure penalty
+            from optimizer.constraints.risk import N_SEGMENTS
+
+            k, r = p.risk_factor_root.shape
+            return cls(p.n_lots, acc.ravel(), sec.ravel(), len(p.class_names), p.n_securities, 0,
+                       k, r, N_SEGMENTS, int(p.max_tracking_error is not None), slacks)
         k = 0 if p.exposures is None else p.exposures.shape[1]
-        return cls(p.n_lots, acc.ravel(), sec.ravel(), len(p.class_names), p.n_securities, k)
+        return cls(p.n_lots, acc.ravel(), sec.ravel(), len(p.class_names), p.n_securities, k, n_budget_slacks=slacks)
 
     @cached_property
     def n_buys(self) -> int:
@@ -73,8 +88,43 @@ class Layout:
         return slice(self.f_plus.stop, self.f_plus.stop + self.n_exposures)
 
     @cached_property
+    def y(self) -> slice:
+        """Factor exposures of the active dollars, y = Bᵀ d (free)."""
+        return slice(self.f_minus.stop, self.f_minus.stop + self.n_factors)
+
+    @cached_property
+    def z_plus(self) -> slice:
+        """Segments of the positive part of z = Lᵀ y, root-major: index j·m + i."""
+        return slice(self.y.stop, self.y.stop + self.n_factor_roots * self.n_segments)
+
+    @cached_property
+    def z_minus(self) -> slice:
+        return slice(self.z_plus.stop, self.z_plus.stop + self.n_factor_roots * self.n_segments)
+
+    @cached_property
+    def s_plus(self) -> slice:
+        """Segments of the positive part of each security's active dollars d_s, security-major: s·m + i
+        (empty without a risk model)."""
+        n = self.n_securities * self.n_segments
+        return slice(self.z_minus.stop, self.z_minus.stop + n)
+
+    @cached_property
+    def s_minus(self) -> slice:
+        return slice(self.s_plus.stop, self.s_plus.stop + self.n_securities * self.n_segments)
+
+    @cached_property
+    def cap_slack(self) -> slice:
+        """t ≥ 0: how far the tracking-error cuts are exceeded (dollars of √variance), priced high."""
+        return slice(self.s_minus.stop, self.s_minus.stop + self.n_cap_slacks)
+
+    @cached_property
+    def budget_slack(self) -> slice:
+        """How far each budget row (gain, tax, turnover, those present) is exceeded: soft budgets only."""
+        return slice(self.cap_slack.stop, self.cap_slack.stop + self.n_budget_slacks)
+
+    @cached_property
     def n_vars(self) -> int:
-        return self.f_minus.stop
+        return self.budget_slack.stop
 
     def index(self, block: slice) -> np.ndarray:
         return np.arange(block.start, block.stop)
@@ -119,10 +169,16 @@ class LinearProgram:
 
     def with_row(self, coefficients: np.ndarray, lb: float, ub: float, name: str) -> "LinearProgram":
         """A copy with one more dense row (used for the drift-first second pass)."""
-        A = sp.vstack([self.A, sp.csr_matrix(coefficients.reshape(1, -1))], format="csr")
+        return self.with_rows(coefficients.reshape(1, -1), np.array([lb]), np.array([ub]), name)
+
+    def with_rows(self, coefficients: np.ndarray, lb: np.ndarray, ub: np.ndarray, name: str) -> "LinearProgram":
+        """A copy with more dense rows (the tracking-error cap's cuts), stacked in one step."""
+        if not len(lb):
+            return self
+        A = sp.vstack([self.A, sp.csr_matrix(coefficients)], format="csr")
         n = self.A.shape[0]
         return dataclasses.replace(self, A=A, row_lb=np.append(self.row_lb, lb), row_ub=np.append(self.row_ub, ub),
-                                   row_names=self.row_names + [(name, n, n + 1)])
+                                   row_names=self.row_names + [(name, n, n + len(lb))])
 
 
 def assemble(n_vars: int, c: np.ndarray, lb: np.ndarray, ub: np.ndarray, blocks: list[RowBlock]) -> LinearProgram:

@@ -33,14 +33,20 @@ Data
     α_{a,s} location value per dollar of s held in a (asset location; Meet Joe's coefficients)
     x_{s,k} exposure of s to characteristic k (sector membership 0/1, beta, size, value, momentum)
     M_a, r_a    maximum cash and cash to raise (a withdrawal) of account a
-    G, T    remaining budget of net realized gain and of estimated tax this year (after YTD)
+    G, T    remaining budget of net realized gain and of estimated tax this year (after YTD; a budget
+            spent before the run is 0: no trade that adds tax)
+    B, F = L Lᵀ, D   the day's risk model on S (optimizer/risk.py): loadings, factor covariance, specific
+            variances, annualized; τ the household's tracking-error cap; γ risk aversion, T its horizon
 
 Variables (all ≥ 0)
     u_l ≤ U_l         dollars of lot l sold (lot relief is the optimizer's choice)
     v_{a,s}, (a,s)∈B  dollars of s bought in account a
     d⁺_c, d⁻_c        class c above / below target, dollars
     e⁺_s, e⁻_s        security s above / below target, dollars
-    f⁺_k, f⁻_k        characteristic k above / below the model's exposure, dollar-weighted
+    f⁺_k, f⁻_k        characteristic k above / below the model's exposure, dollar-weighted (no risk model)
+    With a risk model (optimizer/constraints/risk.py): y_k factor exposure of the active dollars (free),
+    z±_ji and s±_si the segments of the factor and specific squares, t ≥ 0 the cap's slack; and b ≥ 0
+    a soft budget's overshoot (only after the relaxation made the budgets soft)
 
 Holdings after trading:  h_{a,s} = H⁰_{a,s} − Σ_{l∈(a,s)} u_l + v_{a,s};  cash_a = c⁰_a + Σ_{l∈a} u_l − Σ_s v_{a,s}
 
@@ -54,28 +60,47 @@ Constraints (one generator each, optimizer/constraints/)
                   an overweight kept for tax reasons is offset by underweighting similar securities)
     gain budget   Σ_{l taxable} g_l u_l ≤ G                 (net realized gain, losses count negative)
     tax budget    Σ_l τ_l g_l u_l ≤ T                       (the year's, or a transition period's if lower)
-    turnover      Σ_l u_l ≤ Θ                               (a transition's dollars still to sell this period)
+    turnover      Σ_l u_l [+ Σ v] ≤ Θ                       (a transition's dollars still to trade this period:
+                                                             sells, or buys plus sells)
+    risk          with a risk model every security is its own slot (σ(s) = s), so d_s = e⁺_s − e⁻_s are
+                  its active dollars, cash counted through them (a cash overweight is the securities'
+                  underweight, priced by their market loading);  y = Bᵀd,  z = Lᵀy,  d and z split into
+                  segments;  V²TE² = ‖z‖² + Σ D_s d_s²
+    TE cap        TE ≤ τ(1 + tolerance): tangent cuts (L z*)ᵀy/g* + Σ D_s d*_s d_s/g* − t ≤ τV added at
+                  each solution that breaks it, then re-solved (Kelley); verify re-checks TE
     no shorts     u_l ≤ U_l (variable bound); nothing else decreases a holding
     wash sales    (bounds) v_{a,s} = 0 for s (or its identical group) sold at a loss in the last 30
-                  days in any account; u_l = 0 for a loss lot whose security (group) was bought
-                  in the last 30 days in any account (per the transactions or the lots' own dates)
+                  days in any account; u_l = 0 for a taxable loss lot whose security (group) was
+                  bought in the last 30 days in any account (per the transactions or the lots' own
+                  dates). A loss inside an IRA has no tax effect: IRA lots are never frozen
     mandates      (bounds) v_{a,s} = 0 where s may not be bought in a; u_l = 0 where it may not be sold
                   never hold:  H⁰_{a,s} − Σ_{l∈(a,s)} u_l + v_{a,s} ≤ M_{a,s}  (falls to 0 by its sell-by date)
                   hold at least:  Σ_{a∈A_k} (H⁰_{a,s_k} − Σ_{l∈(a,s_k)} u_l + v_{a,s_k}) ≥ K_k
                   sector cap:  Σ_{s∈g} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) ≤ Q_g   (screens are never-hold rows)
 
 Objective terms (optimizer/terms/), minimized as a weighted sum
+    risk          (γT/2V)(‖z‖² + Σ D_s d_s²) = (γT/2)·TE²·V dollars, piecewise linear (secants); with a
+                  risk model it replaces drift, exposure and substitute below (they are 0 there)
+    overshoot     100 t + 10 Σ b: a limit gives way only by what nothing else can avoid, and says so
     drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
     tax           Σ_l τ_l g_l u_l                  (a loss earns back the rate it will be used at)
     deferral      Σ_l δ_l u_l
     substitute    Σ_{s substitute} ρ_s h_s = −Σ ρ_s Σ_{l∈s} u_l + Σ ρ_s Σ_a v_{a,s} + constant
-Loss harvesting follows from these terms: selling a loss lot of s and buying its substitute s'
-keeps the slot on target and pays 2κ + ρ_{s'}, so a loss lot is harvested exactly when
-τ_l |g_l| > 2κ + ρ_{s'}, where τ_l is the rate at which the household can use that loss (its
-YTD gains, carryforwards, and the lot's character: a short-term loss a few days before turning
-long-term is worth the short-term rate until then). The primary cannot be bought back for 30
-days (wash-sale bounds); afterwards the LP swaps back when ρ_{s'} beats the cost of selling the
-substitute (2κ plus tax on its gain).
+Loss harvesting follows from these terms. With a risk model: selling a loss lot of s earns τ_l|g_l|
+per dollar and pays 2κ (sell, and buy stand-ins) plus the risk cost of the active positions it
+leaves: any buyable security can stand in, and the LP buys the mix that hedges s best (the most
+correlated, through B and D); the wash-sale bounds keep s's group off the buy list for 30 days.
+Of the seed's eight factors of a harvest decision, these enter: the tax rate and the ability to use
+the loss (τ_l: the rate the loss will actually be used at, from YTD gains and carryforwards,
+optimizer.ledger.marginal); volatility and substitute quality (the risk model: a volatile stock's
+stand-ins leave more specific risk, a close substitute leaves little); trading cost (κ both ways);
+days to long term (τ_l by the lot's character, and the deferral premium δ_l on the gain side);
+the horizon (T, the time an active position is assumed carried). Time to year end enters only
+through τ_l (a loss realized before 31 December offsets this year's gains); the chance of a
+better harvest later (the option value of waiting) does not enter: the LP harvests what pays today.
+Without a risk model: selling a loss lot of s and buying its substitute s' keeps the slot on target
+and pays 2κ + ρ_{s'}, so a loss lot is harvested exactly when τ_l |g_l| > 2κ + ρ_{s'}; afterwards the
+LP swaps back when ρ_{s'} beats the cost of selling the substitute (2κ plus tax on its gain).
     exposure      λ_F Σ_k (f⁺_k + f⁻_k)
     trading cost  κ (Σ_l u_l + Σ v_{a,s})
     location      −Σ α_{a,s} h_{a,s}  =  Σ_l α_{a(l),s(l)} u_l − Σ α_{a,s} v_{a,s} + constant
@@ -83,14 +108,17 @@ With ``priority="drift_first"`` (or a household in a transition, whose budgets s
 turnover it may spend on drift) the LP is solved twice: first for the least weighted drift D*,
 then for the whole objective subject to drift ≤ D* + 1e-7 V max(λ) (Betterment's order).
 
-"Not a buy and a loss sale of the same security in one run" is modelled as a two-pass LP with
-fixed trade directions (Moehle, Kochenderfer, Boyd and Ang, 2021). Before the first solve, groups
-holding a loss lot worth harvesting (τ_l |g_l| > 2κ + ρ) that have a substitute are not bought
-(the substitute fills them). Then: solve; every identical group both bought and sold at a loss
-keeps one side — its loss sales if worth harvesting (its buys bound to zero), else its buys (its
-loss sales bound to zero; if that is infeasible, the buys go instead, which is always feasible) —
-and the LP is solved again, while new conflicts appear. Bounds only tighten, so this ends after at
-most |S| rounds (in practice one or two).
+"Not a buy and a (taxable) loss sale of the same security in one run" is modelled as a multi-pass
+LP with fixed trade directions (Moehle, Kochenderfer, Boyd and Ang, 2021). Before the first solve,
+groups holding a taxable loss lot worth harvesting (τ_l |g_l| > 2κ, + ρ of a configured substitute
+without a risk model, which then also needs one) are not bought. Then: solve; every identical group
+both bought and sold at a loss keeps one side — its loss sales if worth harvesting (its buys bound to
+zero), else its buys (its loss sales bound to zero; if that is infeasible, the buys go instead, which
+is always feasible) — and a group whose buys were closed for a harvest the LP did not make, and that
+is short of its target and would buy (a negative reduced cost), gets its buys back and keeps its loss
+lots instead (once per group); the LP is solved again while either happens. Each group changes side
+at most twice, so this ends (in practice after one or two passes). The tracking-error cap's cuts are
+valid for every pass and carried along.
 """
 
 from __future__ import annotations
@@ -125,6 +153,14 @@ class SolveParams:
     mip_gap: float = 0.01  # relative
     mip_abs_gap: float = 1.0  # dollars of objective: a household's MIP need not prove more
     mip_time_limit_s: float = 10.0
+    # Risk (used when the problem carries a risk model; see optimizer/constraints/risk.py):
+    risk_aversion: float = 10.0  # γ: certainty-equivalent cost (γ/2)·TE²·T·V, e.g. 1 % TE for a year = 5 bp of V
+    risk_horizon_years: float = 1.0  # T: how long an active position is assumed to be carried
+    tracking_error_tolerance: float = 0.005  # a cap counts as met at TE ≤ cap × (1 + this)
+    tracking_error_max_cuts: int = 40  # cutting planes per household before the conservative row ends them
+    # Re-solve once with the risk segments' breakpoints around the solution (exact there), keeping the
+    # better answer by the exact objective: a closer risk cost for one more solve (optimizer.solve)
+    risk_polish: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,12 +228,28 @@ class HouseholdProblem:
     group_cap_names: tuple[str, ...] = ()
     # Transitions: dollars that may still be sold this period (None: no limit), and equivalence sets
     turnover_budget_usd: float | None = None  # Θ
+    turnover_counts_buys: bool = False  # Θ caps buys plus sells (else sells only)
+    # The relaxation's last resort for budgets: they may be exceeded, by as little as any feasible trade
+    # list needs (slacks priced at BUDGET_OVERSHOOT_COST per dollar); never dropped
+    budgets_soft: bool = False
+    # What the problem's builder had to hold back (a sell-now mandate the wash-sale rules delay), in
+    # words: every solution carries them into its notes, so they reach the review queue
+    notes: tuple[str, ...] = ()
     equivalent_of: np.ndarray | None = None  # int[S]: the primary a held equivalent counts toward, −1 if none
     # A transition spends its budgets on drift: least drift within them first, then the best trades
     drift_first: bool = False
     # Trading rules per account (custodian, mandates); None: the run's (SolveParams.shares, min_trade_usd)
     whole_shares: np.ndarray | None = None  # bool[A]: the account trades whole shares only
     min_trade_usd: np.ndarray | None = None  # float[A]: no trade (per security and side) smaller than this
+    # Risk model (optimizer/risk.py) restricted to S; None: no risk model (the per-dollar drift penalties)
+    risk_loadings: np.ndarray | None = None  # float[S, K]  B
+    risk_factor_root: np.ndarray | None = None  # float[K, R]  L with F = L Lᵀ
+    risk_specific_variance: np.ndarray | None = None  # float[S]  D
+    max_tracking_error: float | None = None  # τ: annualized cap on TE (0.01 = 1 %); None: no cap
+    # The polish (SolveParams.risk_polish): active dollars d* [S] and factor terms z* [R] of a first
+    # solution, around which the segments' breakpoints are placed; None: the standard breakpoints
+    risk_centre_usd: np.ndarray | None = None
+    risk_factor_centre_usd: np.ndarray | None = None
 
     @property
     def n_accounts(self) -> int:
@@ -268,6 +320,18 @@ class HouseholdProblem:
         if self.equivalent_of is not None:
             own = np.where((self.equivalent_of >= 0) & (self.target_weight <= 0), self.equivalent_of, own)
         return own if self.substitute_of is None else np.where(self.is_substitute, self.substitute_of, own)
+
+    @property
+    def has_risk_model(self) -> bool:
+        """The problem carries a factor model: risk is priced by it instead of the drift penalties."""
+        return self.risk_loadings is not None
+
+    @cached_property
+    def lp_slot(self) -> np.ndarray:
+        """The slot whose e± carries s in the LP: σ(s) without a risk model; with one, every security
+        is its own slot (its active dollars d_s = e⁺_s − e⁻_s), so the model prices a stand-in
+        against its primary instead of counting it as the primary."""
+        return np.arange(self.n_securities) if self.has_risk_model else self.slot
 
     @cached_property
     def buyable(self) -> np.ndarray:

@@ -1,10 +1,13 @@
 """Infeasibility that explains itself: a documented order in which soft limits give way.
 
-When a household has no feasible trade list, the limits are relaxed one at a time, in this order,
-until it solves; each relaxation is reported in plain words (the caller writes it to the
-exceptions output), together with the diagnosis of the original failure:
+When a household has no feasible trade list, the limits give way one at a time, in this order,
+until it solves; each step is reported in plain words (the caller writes it to the exceptions and
+so to the review queue), together with the diagnosis of the original failure:
 
-1. the tax, gain and turnover budgets (a withdrawal or minimum cash may need gains realized);
+1. the tax, gain and turnover budgets become soft: the LP may exceed them, at a price far above
+   anything else in the objective (optimizer/constraints/budget.py), so by the least any feasible
+   trade list needs (a withdrawal or minimum cash may need gains realized). A budget is never
+   dropped: the words say which budget was exceeded and by how many dollars;
 2. the maximum cash of each account (nothing may be buyable: wash-sale windows, restrictions);
 3. the minimum cash of each account (down to zero; a withdrawal being raised stays).
 
@@ -22,20 +25,13 @@ from optimizer.errors import HouseholdInfeasible
 from optimizer.problem import HouseholdProblem, SolveParams
 from optimizer.result import HouseholdSolution
 from optimizer.solve import solve_household
+from optimizer.verify import budget_overshoots
 
 
-def _without_budgets(p: HouseholdProblem) -> tuple[HouseholdProblem, str] | None:
-    if p.gain_budget_usd is None and p.tax_budget_usd is None and p.turnover_budget_usd is None:
+def _soft_budgets(p: HouseholdProblem) -> tuple[HouseholdProblem, str] | None:
+    if p.budgets_soft or (p.gain_budget_usd is None and p.tax_budget_usd is None and p.turnover_budget_usd is None):
         return None
-    parts = []
-    if p.gain_budget_usd is not None:
-        parts.append(f"gain budget ${p.gain_budget_usd:,.2f}")
-    if p.tax_budget_usd is not None:
-        parts.append(f"tax budget ${p.tax_budget_usd:,.2f}")
-    if p.turnover_budget_usd is not None:
-        parts.append(f"turnover budget ${p.turnover_budget_usd:,.2f}")
-    return (dataclasses.replace(p, gain_budget_usd=None, tax_budget_usd=None, turnover_budget_usd=None),
-            f"relaxed the {' and '.join(parts)}")
+    return dataclasses.replace(p, budgets_soft=True), "let the budgets give way by the least the trades need"
 
 
 def _without_max_cash(p: HouseholdProblem) -> tuple[HouseholdProblem, str] | None:
@@ -51,13 +47,22 @@ def _without_min_cash(p: HouseholdProblem) -> tuple[HouseholdProblem, str] | Non
     return dataclasses.replace(p, min_cash_usd=np.zeros(p.n_accounts)), f"relaxed the minimum cash of {accounts} to zero"
 
 
-RELAXATION_ORDER = (_without_budgets, _without_max_cash, _without_min_cash)
+RELAXATION_ORDER = (_soft_budgets, _without_max_cash, _without_min_cash)
+
+
+def _overshoot_words(sol: HouseholdSolution) -> str:
+    over = budget_overshoots(sol, tolerance_usd=0.01)
+    if not over:
+        return "; the trades then stayed within every budget"
+    return "; " + "; ".join(f"{what} exceeds the {budget} by ${amount:,.2f}" for what, budget, amount in over)
 
 
 def solve_with_relaxation(p: HouseholdProblem, params: SolveParams) -> tuple[HouseholdSolution, list[str]]:
-    """The solution and the relaxations it needed (empty when none); raises when none suffice."""
+    """The solution and what gave way (empty when nothing did); raises when nothing suffices. Notes of
+    the solve itself (a tracking-error cap not held) are returned with the relaxations."""
     try:
-        return solve_household(p, params), []
+        sol = solve_household(p, params)
+        return sol, list(sol.notes)
     except HouseholdInfeasible as first:
         diagnosis = str(first)
     relaxed: list[str] = []
@@ -72,5 +77,6 @@ def solve_with_relaxation(p: HouseholdProblem, params: SolveParams) -> tuple[Hou
             sol = solve_household(current, params)
         except HouseholdInfeasible:
             continue
-        return sol, [f"infeasible as mandated ({diagnosis}); {'; then '.join(relaxed)}"]
+        tail = _overshoot_words(sol) if current.budgets_soft else ""
+        return sol, [f"infeasible as mandated ({diagnosis}); {'; then '.join(relaxed)}{tail}", *sol.notes]
     raise HouseholdInfeasible(diagnosis + (f" (still infeasible after: {'; '.join(relaxed)})" if relaxed else ""))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.problem import HouseholdProblem
+from optimizer.risk import tracking_error
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class HouseholdSolution:
     bought_shares: np.ndarray | None = None  # float[K]
     whole_share_accounts: np.ndarray | None = None  # bool[A]: accounts traded in whole shares (None: none)
     solver_seconds: float = 0.0  # time inside the solver, for the optimizer-overhead ratio
+    cuts: int = 0  # tracking-error cutting planes it took
+    notes: tuple[str, ...] = ()  # what the desk must know (a cap not met, a budget that gave way), in words
+    cap_given_way: bool = False  # the tracking-error cap could not be held (a note says why)
+    rounding_tracking_error: float = 0.0  # TE of the move from the LP's amounts to whole shares (verify allows it)
 
     @property
     def whole_shares(self) -> bool:
@@ -83,3 +88,18 @@ def drift(p: HouseholdProblem, holdings_usd: np.ndarray, cash_usd: np.ndarray) -
     cash_gap = abs(cash_usd.sum() / total - p.class_target_weight[p.cash_class])
     security_drift = 0.5 * (np.abs(by_slot / total - slot_target).sum() + cash_gap)
     return float(class_drift), float(security_drift)
+
+
+def active_after_usd(sol: HouseholdSolution) -> np.ndarray:
+    """d_s: each security's dollars above its target after the trades, across the household's accounts."""
+    p = sol.problem
+    return sol.holdings_after_usd.sum(axis=0) - p.target_weight * p.total_value_usd
+
+
+def tracking_error_after(sol: HouseholdSolution) -> float | None:
+    """Ex-ante TE of the household after its trades, from the problem's risk model (None without one)."""
+    p = sol.problem
+    if not p.has_risk_model:
+        return None
+    return tracking_error(active_after_usd(sol), p.total_value_usd, p.risk_loadings, p.risk_factor_root,
+                          p.risk_specific_variance)

@@ -53,7 +53,8 @@ def round_trades(sol: HouseholdSolution, params: SolveParams) -> HouseholdSoluti
     # lot inside a wash-sale window or of a group this run buys, nor a lot a mandate forbids selling.
     gain = lot_gain_per_dollar(p)
     bought_groups = np.isin(p.identical_group[p.lot_security], p.identical_group[sol.buy_security])
-    may_extend = ~((gain < 0) & (p.lot_loss_sale_window | bought_groups))
+    taxable_loss = (gain < 0) & p.account_taxable[p.lot_account]  # an IRA's loss washes nothing
+    may_extend = ~(taxable_loss & (p.lot_loss_sale_window | bought_groups))
     if p.sell_forbidden is not None:
         may_extend &= ~p.sell_forbidden[p.lot_account, p.lot_security]
     order = np.lexsort((p.lot_tax_rate * gain, sol.lot_sold_usd <= 0))

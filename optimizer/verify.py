@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.ledger.proof import wash_sales_created
-from optimizer.result import HouseholdSolution
+from optimizer.problem import SolveParams
+from optimizer.result import HouseholdSolution, tracking_error_after
 
 CASH_TOLERANCE_USD = 0.01  # dust trades (< 1 cent) dropped after solving may move cash by this much
 SHARE_TOLERANCE = 1e-9
 BUDGET_TOLERANCE_USD = 0.01
+TRACKING_ERROR_TOLERANCE = SolveParams().tracking_error_tolerance  # relative, as the solve holds it
 
 
 def verify(sol: HouseholdSolution) -> list[str]:
@@ -46,20 +48,12 @@ def verify(sol: HouseholdSolution) -> list[str]:
         for a in np.flatnonzero(cash_after > ceiling + CASH_TOLERANCE_USD)
     ]
 
-    # Budgets, from the trades: realized gain = proceeds − pro-rata basis of the shares sold.
-    basis_sold = np.divide(sold, p.lot_quantity_shares) * p.lot_basis_usd
-    gain = sold * price[p.lot_security] - basis_sold
-    taxable = p.account_taxable[p.lot_account]
-    if p.gain_budget_usd is not None and gain[taxable].sum() > p.gain_budget_usd + BUDGET_TOLERANCE_USD:
-        problems.append(f"net realized gain ${gain[taxable].sum():,.2f} exceeds the gain budget ${p.gain_budget_usd:,.2f}")
-    tax = float((p.lot_tax_rate * gain).sum())
-    if p.tax_budget_usd is not None and tax > p.tax_budget_usd + BUDGET_TOLERANCE_USD:
-        problems.append(f"estimated tax ${tax:,.2f} exceeds the tax budget ${p.tax_budget_usd:,.2f}")
-    sold_usd = float((sold * price[p.lot_security]).sum())
-    if p.turnover_budget_usd is not None and sold_usd > p.turnover_budget_usd + BUDGET_TOLERANCE_USD:
-        problems.append(f"${sold_usd:,.2f} sold exceeds the turnover budget ${p.turnover_budget_usd:,.2f}")
+    # Budgets, from the trades.
+    if not p.budgets_soft:  # soft budgets: the relaxation gave them way and reports by how much (review queue)
+        problems += [f"{name} exceeds the {budget}" for name, budget, _ in budget_overshoots(sol, BUDGET_TOLERANCE_USD)]
 
     problems += _mandate_problems(sol, sold)
+    problems += _tracking_error_problems(sol)
 
     not_buyable = ~p.buyable[sol.buy_security]
     problems += [f"buy of {p.security_ids[s]}: not in the household's model nor a substitute for it"
@@ -74,7 +68,8 @@ def verify(sol: HouseholdSolution) -> list[str]:
     ]
     # A loss sale is a sale of a lot whose basis exceeds its value, the LP's own test: the pro-rata
     # gain of a break-even lot (one bought today at today's price) is ±1e-13 of float noise, not a loss.
-    loss_sale = (sold > 0) & (p.lot_basis_usd > p.lot_value_usd)
+    # Only a taxable loss counts: a loss inside an IRA has no tax effect, so it washes nothing.
+    loss_sale = (sold > 0) & (p.lot_basis_usd > p.lot_value_usd) & p.account_taxable[p.lot_account]
     problems += [
         f"loss sale of lot {p.lot_ids[i]} ({p.security_ids[p.lot_security[i]]}): bought within the last 30 days (wash sale)"
         for i in np.flatnonzero(loss_sale & p.lot_loss_sale_window)
@@ -86,6 +81,47 @@ def verify(sol: HouseholdSolution) -> list[str]:
     if not problems:  # the rules above hold: prove it once more through the tax-lot ledger
         problems += wash_sales_created(sol)
     return problems
+
+
+def budget_overshoots(sol: HouseholdSolution, tolerance_usd: float = 0.0) -> list[tuple[str, str, float]]:
+    """(what, which budget, dollars over) for every budget the trades exceed by more than ``tolerance_usd``,
+    from the trade list: realized gain = proceeds − pro-rata basis of the shares sold."""
+    p = sol.problem
+    sold = sol.lot_sold_shares
+    price = p.price_usd
+    gain = sold * price[p.lot_security] - np.divide(sold, p.lot_quantity_shares) * p.lot_basis_usd
+    taxable = p.account_taxable[p.lot_account]
+    out = []
+    net_gain = float(gain[taxable].sum())
+    if p.gain_budget_usd is not None and net_gain > p.gain_budget_usd + tolerance_usd:
+        out.append((f"net realized gain ${net_gain:,.2f}", f"gain budget ${p.gain_budget_usd:,.2f}",
+                    net_gain - p.gain_budget_usd))
+    tax = float((p.lot_tax_rate * gain).sum())
+    if p.tax_budget_usd is not None and tax > p.tax_budget_usd + tolerance_usd:
+        out.append((f"estimated tax ${tax:,.2f}", f"tax budget ${p.tax_budget_usd:,.2f}", tax - p.tax_budget_usd))
+    traded = float((sold * price[p.lot_security]).sum())
+    what = "sold"
+    if p.turnover_counts_buys:
+        traded += float((sol.buy_shares * price[sol.buy_security]).sum())
+        what = "bought and sold"
+    if p.turnover_budget_usd is not None and traded > p.turnover_budget_usd + tolerance_usd:
+        out.append((f"${traded:,.2f} {what}", f"turnover budget ${p.turnover_budget_usd:,.2f}",
+                    traded - p.turnover_budget_usd))
+    return out
+
+
+def _tracking_error_problems(sol: HouseholdSolution) -> list[str]:
+    """TE after the trades, recomputed from the problem's risk model, against the household's cap (met
+    to the tolerance, plus what rounding to whole shares moved); a cap the solve reported as given
+    way is the review queue's, not a failure."""
+    p = sol.problem
+    te = tracking_error_after(sol)
+    if te is None or p.max_tracking_error is None or sol.cap_given_way:
+        return []
+    allowed = p.max_tracking_error * (1 + TRACKING_ERROR_TOLERANCE) + sol.rounding_tracking_error + 1e-9
+    if te <= allowed:
+        return []
+    return [f"tracking error {te:.4%} after trading exceeds the cap {p.max_tracking_error:.4%}"]
 
 
 def _trade_size_problems(sol: HouseholdSolution, sold: np.ndarray) -> list[str]:

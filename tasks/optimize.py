@@ -22,6 +22,8 @@ def solve_params(config: RunConfig) -> SolveParams:
         deferral_horizon_days=config.deferral_horizon_days, exposure_penalty=config.exposure_penalty,
         substitute_cost=config.substitute_cost, shares=config.shares, min_trade_usd=config.min_trade_usd,
         mip_gap=config.mip_gap, mip_abs_gap=config.mip_abs_gap_usd, mip_time_limit_s=config.mip_time_limit_s,
+        risk_aversion=config.risk_aversion, risk_horizon_years=config.risk_horizon_years,
+        tracking_error_tolerance=config.tracking_error_tolerance,
     )
 
 

@@ -12,12 +12,14 @@ from data_contracts.config import RunConfig
 from data_contracts.types import CASH_ASSET_CLASS, CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
 from data_contracts.validation import ValidatedDay
 from data_contracts.mandate_rules import (ProductCatalog, allocate_all, cash_rules, class_weights, located, preferred,
-                                         product_preferences, redistribute, screened, trading, transition)
+                                         product_preferences, redistribute, screened, tracking_error_cap, trading,
+                                         transition)
 from data_contracts.mandates import ProductPreference, Transition
 from optimizer.ledger.estimate import TaxProfile, estimate_tax
 from optimizer.ledger.marginal import marginal_rates
 from optimizer.ledger.netting import net_year
 from optimizer.problem import HouseholdProblem
+from tasks.risk import SecurityRisk, security_risk
 
 FACTORS = ("beta", "size", "value", "momentum")
 
@@ -75,6 +77,9 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     in_transition = mandates.filter(pl.col("rule") == "transition")["household_id"].unique().implode()
     moved = {k[0]: v for k, v in day.transactions.filter(pl.col("household_id").is_in(in_transition))
              .partition_by("household_id", as_dict=True).items()}
+    # The day's risk model per security (built once a day, proxies included), in this frame's order.
+    day_risk = security_risk(day.securities, day.risk_loadings, day.risk_factor_covariance, day.risk_specific)
+    risk = day_risk.aligned(sec["security_id"].to_list()) if day_risk is not None else None
     sec_sector = dict(zip(sec["security_id"].to_list(), sec["sector"].to_list()))
     sec_industry = dict(zip(sec["security_id"].to_list(), sec["industry"].to_list()))
     catalog = ProductCatalog.of(day.securities, day.prices, day.models) \
@@ -89,11 +94,18 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
         personal = {} if mine.height == 0 else dict(  # most households have none: skip the frame work
             favoured=_favoured(mine, sec_row), excluded=_excluded(mine), own_weights=class_weights(mine, day.as_of),
             preferences=product_preferences(mine), catalog=catalog)
+        cap = None if risk is None else tightest(config.max_tracking_error, tracking_error_cap(mine) if mine.height else None)
         problem = _problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
                            sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
-                           sec_substitute_cost, day.as_of, config, **personal)
+                           sec_substitute_cost, day.as_of, config, risk=risk, max_tracking_error=cap, **personal)
         problems.append(with_mandates(problem, mine, sec_sector, sec_industry, moved.get(h)))
     return problems
+
+
+def tightest(*caps: float | None) -> float | None:
+    """The smallest of the caps given (None: no cap from that source; all None: no cap)."""
+    given = [c for c in caps if c is not None]
+    return min(given) if given else None
 
 
 def _exposure_matrix(sec: pl.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -112,14 +124,16 @@ def tax_profile(hh: dict) -> TaxProfile:
 
 
 def _budgets(hh: dict, profile: TaxProfile, config: RunConfig, year: int) -> tuple[float | None, float | None]:
-    """What is left of the year's budgets after the year-to-date realizations."""
+    """What is left of the year's budgets after the year-to-date realizations; a budget already spent
+    leaves 0, not less: the run may then add no tax (and no net gain), but it is not made to harvest
+    losses to pay back what was spent before it."""
     ytd_st, ytd_lt = hh["ytd_realized_st_gain_usd"], hh["ytd_realized_lt_gain_usd"]
-    gain = None if config.annual_gain_budget_usd is None else config.annual_gain_budget_usd - (ytd_st + ytd_lt)
+    gain = None if config.annual_gain_budget_usd is None else max(config.annual_gain_budget_usd - (ytd_st + ytd_lt), 0.0)
     tax = None
     if config.annual_tax_budget_usd is not None:
         ytd = net_year(hh["household_id"], year, max(ytd_st, 0), max(-ytd_st, 0), max(ytd_lt, 0), max(-ytd_lt, 0),
                        hh["st_loss_carryforward_usd"], hh["lt_loss_carryforward_usd"], hh["filing_status"])
-        tax = config.annual_tax_budget_usd - estimate_tax(ytd, profile).total_usd
+        tax = max(config.annual_tax_budget_usd - estimate_tax(ytd, profile).total_usd, 0.0)
     return gain, tax
 
 
@@ -127,7 +141,8 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
              buys: pl.DataFrame, sec_row: dict[str, int], sec_price: np.ndarray, sec_class: np.ndarray,
              sec_group: np.ndarray, sec_exposure: np.ndarray, exposure_names: tuple[str, ...],
              sec_substitute: dict[str, str | None], sec_substitute_cost: np.ndarray, as_of: dt.date,
-             config: RunConfig, favoured: set[str] = frozenset(), excluded: set[str] = frozenset(),
+             config: RunConfig, risk: SecurityRisk | None = None, max_tracking_error: float | None = None,
+             favoured: set[str] = frozenset(), excluded: set[str] = frozenset(),
              own_weights: list[dict[str, float]] | None = None, preferences: list[ProductPreference] | None = None,
              catalog: ProductCatalog | None = None) -> HouseholdProblem:
     target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
@@ -191,6 +206,10 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
         exposures=exposure[:, used] if used.any() else None,
         exposure_names=tuple(n for n, u in zip(exposure_names, used) if u),
         whole_shares=whole_shares, min_trade_usd=min_trade,
+        risk_loadings=risk.loadings[rows] if risk is not None else None,
+        risk_factor_root=risk.factor_root if risk is not None else None,
+        risk_specific_variance=risk.specific_variance[rows] if risk is not None else None,
+        max_tracking_error=max_tracking_error,
     )
 
 
@@ -248,10 +267,14 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
         if rule == "hold_at_least":
             mins.append((-1 if m["account_id"] is None else acc[m["account_id"]], s, m["amount_usd"]))
     # What the wash-sale rules keep from being sold today stays within a never-hold cap or a sector cap:
-    # the mandate is met as fast as the rules allow, not made infeasible by a loss lot bought last week.
+    # the mandate is met as fast as the rules allow, not made infeasible by a loss lot bought last week,
+    # and the desk is told (a note: the review queue). IRA loss lots are never frozen.
     unsellable = np.zeros((p.n_accounts, p.n_securities))
-    frozen = (p.lot_basis_usd > p.lot_value_usd) & p.lot_loss_sale_window
+    frozen = (p.lot_basis_usd > p.lot_value_usd) & p.lot_loss_sale_window & p.account_taxable[p.lot_account]
     np.add.at(unsellable, (p.lot_account[frozen], p.lot_security[frozen]), p.lot_value_usd[frozen])
+    notes = [f"never hold {p.security_ids[s]} in {p.account_ids[a]}: ${unsellable[a, s]:,.2f} of loss lots bought "
+             f"within the last 30 days is held back until the wash-sale window closes"
+             for a, s in zip(*np.nonzero(unsellable > cap + 0.01))]
     cap = np.maximum(cap, unsellable)
     min_cash, max_cash = p.min_cash_usd.copy(), p.cash_ceiling_usd.copy()
     withdrawal = np.zeros(p.n_accounts) if p.withdrawal_usd is None else p.withdrawal_usd.copy()
@@ -272,6 +295,10 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
     lookup = {"sector": sector_of or {}, "industry": industry_of or {}}
     members = np.array([[lookup[by].get(s) == m[by] for s in p.security_ids.tolist()] for m, by in caps], dtype=bool)
     mins_a = np.array([m[0] for m in mins], dtype=np.int64)
+    for (m, by), g in zip(caps, members):
+        if unsellable[:, g].sum() > m["max_weight"] * p.total_value_usd + 0.01:
+            notes.append(f"{by} cap {m[by]} ({m['max_weight']:.1%}): ${unsellable[:, g].sum():,.2f} of loss lots bought "
+                         f"within the last 30 days is held back until the wash-sale window closes")
     return dataclasses.replace(
         p, buy_forbidden=no_buy, sell_forbidden=no_sell, max_holding_usd=cap, min_cash_usd=min_cash,
         max_cash_usd=max_cash if np.isfinite(max_cash).any() else p.max_cash_usd,
@@ -283,7 +310,8 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
         hold_min_account=mins_a if mins else None, hold_min_security=np.array([m[1] for m in mins], dtype=np.int64) if mins else None,
         hold_min_usd=np.array([m[2] for m in mins], dtype=float) if mins else None,
         whole_shares=whole_shares if p.whole_shares is not None or whole_shares.any() else None,
-        min_trade_usd=min_trade if p.min_trade_usd is not None or min_trade.any() else None)
+        min_trade_usd=min_trade if p.min_trade_usd is not None or min_trade.any() else None,
+        notes=p.notes + tuple(notes))
 
 
 def _with_transition(p: HouseholdProblem, t: Transition | None, transactions: pl.DataFrame | None) -> HouseholdProblem:
@@ -291,10 +319,14 @@ def _with_transition(p: HouseholdProblem, t: Transition | None, transactions: pl
     rate, losses not credited: conservative), and the equivalence sets as slots."""
     if t is None:
         return p
-    sells = pl.DataFrame() if transactions is None or transactions.height == 0 else transactions.filter(
-        (pl.col("transaction_type") == "sell") & (pl.col("trade_date") >= t.period_start(p.as_of)))
+    period = pl.DataFrame() if transactions is None or transactions.height == 0 else transactions.filter(
+        pl.col("trade_date") >= t.period_start(p.as_of))
+    sells = period.filter(pl.col("transaction_type") == "sell") if period.height else period
     taxable = set(p.account_ids[p.account_taxable].tolist())
-    sold_usd = float(sells["amount_usd"].sum()) if sells.height else 0.0
+    counts_buys = t.turnover_counts == "buys_and_sells"
+    counted = period.filter(pl.col("transaction_type").is_in(["sell", "buy"] if counts_buys else ["sell"])) \
+        if period.height else period
+    traded_usd = float(counted["amount_usd"].abs().sum()) if counted.height else 0.0
     gains = sells.filter(pl.col("account_id").is_in(list(taxable))).select(
         (pl.col("amount_usd") - pl.col("cost_basis_usd").fill_null(0.0)).clip(lower_bound=0.0)).to_series() \
         if sells.height else pl.Series([], dtype=pl.Float64)
@@ -303,12 +335,13 @@ def _with_transition(p: HouseholdProblem, t: Transition | None, transactions: pl
     if t.tax_budget_usd is not None:
         left = max(t.tax_budget_usd - spent_tax, 0.0)
         tax = left if tax is None else min(tax, left)
-    turnover = None if t.turnover_budget is None else max(t.turnover_budget * p.total_value_usd - sold_usd, 0.0)
+    turnover = None if t.turnover_budget is None else max(t.turnover_budget * p.total_value_usd - traded_usd, 0.0)
     sec = {s: i for i, s in enumerate(p.security_ids.tolist())}
     equivalent = np.full(p.n_securities, -1, dtype=np.int64)
     for primary, members in t.equivalents.items():
         for m in members:
             if primary in sec and m in sec and m != primary:
                 equivalent[sec[m]] = sec[primary]
-    return dataclasses.replace(p, tax_budget_usd=tax, turnover_budget_usd=turnover, drift_first=True,
+    return dataclasses.replace(p, tax_budget_usd=tax, turnover_budget_usd=turnover, turnover_counts_buys=counts_buys,
+                               drift_first=True,
                                equivalent_of=equivalent if (equivalent >= 0).any() else None)

@@ -3,10 +3,11 @@
 When a custodian's file arrives late or corrected, the day is run again. Every household's inputs
 get a fingerprint: its rows in every custodian file and the households file (file positions
 excluded, so a reordered file changes nothing), combined with a digest of the firm-wide inputs
-(securities, prices, models) and of the run configuration. A household whose fingerprint equals
-that of the latest finished run of the same day, and which was solved there, keeps that run's
-decisions (copied from its fct_* partitions); everyone else is solved again. Fingerprints use
-polars row hashes, which are stable for one polars version: an upgrade only costs one full re-solve.
+(securities, prices, models, the risk model) and of the run configuration. A household whose
+fingerprint equals that of the latest finished run of the same day, and which was solved there,
+keeps that run's decisions (copied from its fct_* partitions); everyone else is solved again.
+Fingerprints use polars row hashes, which are stable for one polars version: an upgrade only costs
+one full re-solve.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.config import RunConfig
+from data_contracts.risk_model import RISK_FILES
 from data_contracts.validation import ValidatedDay
 from warehouse.io import partition_dir
 
 HOUSEHOLD_FILES = ("households", "accounts", "positions", "lots", "transactions", "cash", "mandates")
-FIRM_FILES = ("securities", "prices", "models")
+FIRM_FILES = ("securities", "prices", "models", *RISK_FILES)
 REUSED_OUTPUTS = ("trades", "lot_sales", "realized_gains_by_account", "realized_gains_by_household", "drift", "tax_report")
 SEED = 20261120
 
@@ -40,7 +42,8 @@ def household_fingerprints(day: ValidatedDay, config: RunConfig) -> pl.DataFrame
     """household_id → fingerprint of everything that decides its rebalance."""
     firm = hashlib.blake2b(repr(config).encode(), digest_size=8)
     for name in FIRM_FILES:
-        firm.update(int(_row_hashes(getattr(day, name)).sum()).to_bytes(8, "little"))
+        frame = getattr(day, name)  # a risk file the day came without: None
+        firm.update(b"none" if frame is None else int(_row_hashes(frame).sum()).to_bytes(8, "little"))
     parts = [getattr(day, name).select("household_id").with_columns(_row_hashes(getattr(day, name)).alias("h"))
              for name in HOUSEHOLD_FILES]
     summed = pl.concat(parts).group_by("household_id").agg(pl.col("h").sum())  # wraps mod 2^64: order-free

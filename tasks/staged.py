@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts.mandates import empty_mandates
+from data_contracts.risk_model import RISK_FILES
 from data_contracts.validation import EXCEPTION_SCHEMA, ValidatedDay
 from warehouse.io import partition_dir
 
@@ -41,10 +42,12 @@ class StagedDay:
         mine = {t: self.scan(f"stg_{t}").filter(keep).collect() for t in HOUSEHOLD_TABLES if self.staged(f"stg_{t}")}
         mine.setdefault("mandates", empty_mandates())  # a day staged before mandates existed has none
         firm = {t: self.scan(f"stg_{t}").collect() for t in FIRM_TABLES}
+        # The risk model's tables are staged only on a day that has one.
+        risk = [self.scan(f"stg_{t}").collect() if self.staged(f"stg_{t}") else None for t in RISK_FILES]
         return ValidatedDay(self.as_of, firm["securities"], firm["prices"], firm["models"], mine["households"],
                             mine["accounts"], mine["positions"], mine["lots"], mine["transactions"], mine["cash"],
                             pl.DataFrame(schema=EXCEPTION_SCHEMA), pl.Series("household_id", [], pl.String),
-                            mine["mandates"])
+                            mine["mandates"], *risk)
 
     def staged(self, table: str) -> bool:
         return partition_dir(Path(self.parquet_root), table, self.as_of, self.run_id).is_dir()

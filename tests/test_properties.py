@@ -70,7 +70,7 @@ def test_every_solution_keeps_every_rule(p, params):
         sol = solve_household(p, params)
     except HouseholdInfeasible:
         # Only when cash plus everything sellable cannot reach an account's minimum.
-        loss = p.lot_basis_usd > p.lot_value_usd
+        loss = (p.lot_basis_usd > p.lot_value_usd) & p.account_taxable[p.lot_account]  # an IRA loss is never frozen
         sellable = np.where(loss & p.lot_loss_sale_window, 0.0, p.lot_value_usd)
         reach = p.cash_usd + np.bincount(p.lot_account, weights=sellable, minlength=p.n_accounts)
         assert (reach < p.min_cash_usd).any()
@@ -87,7 +87,8 @@ def test_every_solution_keeps_every_rule(p, params):
     bought_groups = set(p.identical_group[sol.buy_security].tolist())
     assert (p.target_weight[sol.buy_security] > 0).all()
     assert not bought_groups & set(p.identical_group[p.buy_blocked].tolist())
-    loss_sold = (sold > 0) & (p.lot_basis_usd > p.lot_value_usd)
+    # A loss sale is a taxable one: a loss inside an IRA has no tax effect and is no wash sale.
+    loss_sold = (sold > 0) & (p.lot_basis_usd > p.lot_value_usd) & p.account_taxable[p.lot_account]
     age = (np.datetime64(AS_OF, "D") - p.lot_acquired).astype(int)
     recent = (age <= 30) | p.lot_loss_sale_blocked  # bought within 30 days, per lot dates or transactions
     recent_groups = set(p.identical_group[p.lot_security[recent]].tolist())

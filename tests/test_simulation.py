@@ -17,19 +17,20 @@ from flows.cli import app
 from tasks.simulation.book import open_book
 from tasks.simulation.engine import SimOptions, rebalance_rows, simulate
 from tasks.simulation.results import irr, portfolio_path, summary, yearly
-from tasks.simulation.setup import SetupError, from_firm, from_prices, with_price_model
+from tasks.simulation.run import HouseholdSource, run_simulation
+from tasks.simulation.setup import SetupError, choose_substitutes, from_firm, from_prices, with_price_model
 from tests.conftest import AS_OF
 
 DAYS = business_days(dt.date(2020, 1, 1), dt.date(2021, 6, 30))
 WIGGLE = 1 + 0.001 * np.sin(np.arange(len(DAYS)))  # both tickers share it: their returns correlate fully
 
 
-def run(closes: dict[str, np.ndarray], weights: dict[str, float], every: str = "day", **kw):
+def run(closes: dict[str, np.ndarray], weights: dict[str, float], every: str = "day",
+        strategies: tuple[str, ...] = ("lotwise", "naive"), **kw):
     prices = from_closes(DAYS, closes)
     start = DAYS[40].astype(dt.date)  # 40 business days of history before it, to choose substitutes
     setup = from_prices(prices, start, 1_000_000.0, weights=weights)
-    sim = simulate(setup, prices, SimOptions(start, DAYS[-1].astype(dt.date), every=every,
-                                             strategies=("lotwise", "naive"), **kw))
+    sim = simulate(setup, prices, SimOptions(start, DAYS[-1].astype(dt.date), every=every, strategies=strategies, **kw))
     path = portfolio_path(sim)
     years = yearly(sim, path)
     return setup, sim, years, summary(sim, path, years)
@@ -61,7 +62,7 @@ def test_a_fall_and_recovery_is_harvested_once_and_the_substitute_swapped_back_a
     # lotwise's loss is worth the $3,000 deduction each year at 37 % + 5 % (= $1,260 a year).
     taxes = dict(table.select("strategy", "taxes_usd").iter_rows())
     assert taxes["naive"] == 0.0 and taxes["lotwise"] < 0 and taxes["lotwise"] == pytest.approx(-1260 * 2, rel=1e-6)
-    assert table.filter(pl.col("strategy") == "lotwise")["tax_alpha_annualized"][0] > 0
+    assert table.filter(pl.col("strategy") == "lotwise")["after_tax_excess_vs_naive_annualized"][0] > 0
 
 
 def test_a_steadily_rising_market_has_no_harvests_only_deferral():
@@ -74,7 +75,7 @@ def test_a_steadily_rising_market_has_no_harvests_only_deferral():
     assert by["lotwise"]["losses_harvested_usd"] == 0.0 and by["lotwise"]["wash_sales"] == 0
     assert by["naive"]["taxes_usd"] > by["lotwise"]["taxes_usd"] >= 0
     assert by["lotwise"]["gains_deferred_usd"] > by["naive"]["gains_deferred_usd"]
-    assert by["lotwise"]["tax_alpha_annualized"] > 0
+    assert by["lotwise"]["after_tax_excess_vs_naive_annualized"] > 0
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -204,3 +205,138 @@ def test_the_minimum_trade_binds_the_naive_strategy_too(minimum, sells, buys):
     d = decide("naive", household(min_trade_usd=np.array([minimum])), SolveParams(shares="fractional"))
     assert [(i, pytest.approx(q)) for i, q in d.sells] == sells
     assert [(a, s, pytest.approx(q)) for a, s, q in d.buys] == buys
+
+
+ALTERNATING = np.cumprod(1 + np.where(np.arange(len(DAYS)) % 2 == 0, 0.01, -0.01))  # daily returns +1 %, −1 %, …
+
+
+def hold_in_lockstep(cash_weight: float):
+    """Buy-and-hold, daily from row 100 to row 200, of a model of A and B (50/50 of the invested part), A = 2 × B
+    moving ±1 % a day in turn; 100 returns of history behind the start."""
+    prices = from_closes(DAYS, {"A": 100 * ALTERNATING, "B": 50 * ALTERNATING})
+    start, end = DAYS[100].astype(dt.date), DAYS[200].astype(dt.date)
+    setup = from_prices(prices, start, 1_000_000.0, weights={"A": 0.5, "B": 0.5}, cash_weight=cash_weight)
+    sim = simulate(setup, prices, SimOptions(start, end, every="day", strategies=("buy-and-hold",)))
+    path = portfolio_path(sim)
+    return sim, summary(sim, path, yearly(sim, path))
+
+
+def test_buy_and_hold_of_the_model_tracks_it_exactly_when_prices_move_in_lockstep():
+    # A and B move by the same factor g_t every day (A = 2 × B), so any mix of them earns g_t − 1: buy-and-hold
+    # at the model's 50/50 earns R_t = g_t − 1 and the model portfolio M_t = ½(g_t − 1) + ½(g_t − 1), the same.
+    sim, table = hold_in_lockstep(cash_weight=0.0)
+    assert sim.daily.height == 100  # one row per trading day after the first rebalance (rows 101 … 200)
+    assert table["realized_tracking_error"][0] < 1e-12
+    assert table["ex_ante_tracking_error_max"][0] < 1e-9  # holding the model's weights: d = 0
+
+
+def test_a_half_cash_model_held_fully_invested_tracks_it_by_hand():
+    # Model: A 25 %, B 25 %, cash 50 %. Buy-and-hold invests all its cash at A:B = 1:1, so its active dollars
+    # are d = (0.25 V, 0.25 V). Daily: R_t = g_t − 1 = ±1 %, M_t = ½(g_t − 1) = ±0.5 %, so R_t − M_t = ±0.5 %
+    # alternating over 100 days (mean 0): sample std 0.005 × √(100/99), × √252 = 0.079772 a year.
+    sim, table = hold_in_lockstep(cash_weight=0.5)
+    assert table["realized_tracking_error"][0] == pytest.approx(0.005 * np.sqrt(100 / 99) * np.sqrt(252), rel=1e-6)
+    # Ex-ante on the first day, from the 100 returns before it (±1 %, mean 0): both securities' annual variance
+    # 1e-4 × 252 = 0.0252, perfectly correlated (one factor), plus the specific floor 1e-4 each:
+    # dᵀΣd / V² = 0.25² × (0.0253 + 2 × 0.0252 + 0.0253) = 0.0063125, TE = 7.945 %.
+    first = sim.path.sort("date")["ex_ante_tracking_error"][0]
+    assert first == pytest.approx(np.sqrt(0.0063125), rel=1e-6)
+
+
+def test_the_risk_model_reaches_the_households_problems(monkeypatch):
+    # The engine estimates a model from the trailing prices on each rebalance date and puts its frames on the
+    # day it builds; from 60 daily returns on, build_problems gives each household its risk arrays.
+    import tasks.simulation.engine as engine
+
+    seen = []
+    real = engine.build_problems
+
+    def spy(day, ids, config):
+        problems = real(day, ids, config)
+        seen.append((day.as_of, day.risk_loadings is not None, problems[0].risk_loadings is not None))
+        return problems
+
+    monkeypatch.setattr(engine, "build_problems", spy)
+    prices = generate_prices(sector_universe(6, 2, n_sectors=2), dt.date(2020, 1, 1), dt.date(2020, 12, 31), 2)
+    start = prices.dates[40].astype(dt.date)  # 40 returns behind the first rebalance (26 Feb), 43 behind 2 March
+    setup = from_prices(prices, start, 100_000.0)
+    sim = simulate(setup, prices, SimOptions(start, dt.date(2020, 8, 31), every="month", strategies=("buy-and-hold",)))
+    assert [(has, filled) for _, has, filled in seen] == [(False, False)] * 2 + [(True, True)] * 5  # April … August
+    assert any("no risk model on 2 rebalance date(s), 2020-02-26 to 2020-03-02" in n for n in sim.notes)
+    assert sim.path["ex_ante_tracking_error"].null_count() == 2
+
+
+def test_the_excess_over_buy_and_hold_splits_into_its_pre_tax_and_tax_parts():
+    # A grows 20 % a year, B 5 %: monthly, all three strategies. Each strategy's after-tax excess over buy-and-hold
+    # is its pre-tax part plus its tax part, exactly (to float rounding), per year and annualized.
+    t = np.arange(len(DAYS)) / 252
+    setup, sim, years, table = run({"A": 100 * np.exp(0.20 * t) * WIGGLE, "B": 100 * np.exp(0.05 * t) / WIGGLE},
+                                   {"A": 0.5, "B": 0.5}, every="month", strategies=("lotwise", "naive", "buy-and-hold"))
+    by = {r["strategy"]: r for r in table.iter_rows(named=True)}
+    for r in by.values():
+        assert r["excess_after_tax_annualized"] == pytest.approx(
+            r["after_tax_return_annualized"] - by["buy-and-hold"]["after_tax_return_annualized"], abs=1e-15)
+        assert r["excess_pre_tax_annualized"] + r["tax_alpha_annualized"] == pytest.approx(
+            r["excess_after_tax_annualized"], abs=1e-15)
+    assert by["buy-and-hold"]["excess_after_tax_annualized"] == by["buy-and-hold"]["tax_alpha_annualized"] == 0.0
+    for r in years.iter_rows(named=True):
+        assert r["excess_pre_tax"] + r["tax_alpha"] == pytest.approx(r["excess_after_tax"], abs=1e-15)
+    # A year's after-tax return runs from the liquidation value at the last rebalance of the year before (the
+    # starting $1M in the first year) to the year's last; there are no deposits or withdrawals here.
+    hold = years.filter(pl.col("strategy") == "buy-and-hold").sort("year")
+    assert hold["after_tax_return"][0] == pytest.approx(hold["end_liquidation_usd"][0] / 1_000_000.0 - 1, abs=1e-9)
+    assert hold["after_tax_return"][1] == pytest.approx(hold["end_liquidation_usd"][1] / hold["end_liquidation_usd"][0] - 1,
+                                                        abs=1e-9)
+
+
+def _correlated_closes(seed: int) -> dict[str, np.ndarray]:
+    """A and C nearly the same stock (correlation ≈ 0.99); B only loosely tied to A (≈ 0.3)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 0.01, (len(DAYS), 3))
+    a = z[:, 0]
+    return {"A": 100 * np.exp(np.cumsum(a)), "C": 80 * np.exp(np.cumsum(a + 0.15 * z[:, 1])),
+            "B": 60 * np.exp(np.cumsum(0.3 * a + z[:, 2]))}
+
+
+def test_a_substitute_below_the_correlation_floor_is_not_chosen_and_that_is_reported(tmp_path):
+    prices = from_closes(DAYS, _correlated_closes(4))
+    start = DAYS[260].astype(dt.date)
+    log_returns = np.diff(np.log(prices.close_usd[260 - 252:261]), axis=0)  # the 252 days up to the start
+    corr = np.corrcoef(log_returns, rowvar=False)  # columns A, C, B
+    assert corr[0, 1] > 0.95 and 0.1 < corr[0, 2] < 0.5
+    subs = choose_substitutes(prices, start, ["A", "C"])
+    # C is A's best correlated ticker but is in the model itself: never a candidate. B, the only other, is
+    # below 0.7: no substitute, and the reason names it with its correlation.
+    a = subs.filter(pl.col("ticker") == "A").row(0, named=True)
+    assert a["substitute"] is None and a["correlation"] is None
+    assert a["reason"] == f"no substitute: the best candidate, B, correlates {corr[0, 2]:.3f}, below the floor 0.70"
+    # With the floor at 0.1 both model tickers get B (reused: the only candidate), each with its true correlation.
+    low = choose_substitutes(prices, start, ["A", "C"], min_correlation=0.1)
+    assert low.select("ticker", "substitute").rows() == [("A", "B"), ("C", "B")]
+    assert low["correlation"].to_list() == pytest.approx([corr[0, 2], corr[1, 2]], rel=1e-12)
+    # The results say it too: substitutes.csv, the notes, the page.
+    csv = prices.to_csv(tmp_path / "prices.csv")
+    outcome = run_simulation(csv, HouseholdSource(weights={"A": 0.5, "C": 0.5}), SimOptions(
+        start, DAYS[300].astype(dt.date), every="month", strategies=("buy-and-hold",)), tmp_path / "out")
+    written = pl.read_csv(outcome.files["substitutes"])
+    assert written.filter(pl.col("ticker") == "A")["substitute"][0] is None
+    assert any(n.startswith("A: no substitute: the best candidate, B") for n in outcome.run.notes)
+    assert "below the floor 0.70" in outcome.files["html"].read_text()
+    assert outcome.setup.securities.filter(pl.col("security_id") == "A")["substitute_id"][0] is None
+
+
+def test_a_solver_failure_withholds_the_household_that_day_and_is_noted(monkeypatch):
+    # As the daily run withholds a household whose LP stops without an optimum, the simulation makes no trade for
+    # it that day and says so; the other strategies and days go on.
+    import tasks.simulation.strategies as strategies
+    from optimizer.errors import SolverFailure
+
+    def fails(p, params):
+        raise SolverFailure(f"household {p.household_id}: solver stopped without an optimum (NOT_SOLVED)")
+
+    monkeypatch.setattr(strategies, "solve_household", fails)
+    setup, sim, years, table = run({"A": 100 * WIGGLE, "B": 50 * WIGGLE}, {"A": 1.0}, every="month")
+    lotwise = sim.path.filter(pl.col("strategy") == "lotwise")
+    assert lotwise["bought_usd"].sum() == 0 and lotwise["value_usd"].min() == pytest.approx(1_000_000.0)  # all cash
+    assert sum(": no trades: solver failure: household H0001" in n for n in sim.notes) == lotwise.height
+    assert sim.path.filter(pl.col("strategy") == "naive")["bought_usd"].sum() > 0

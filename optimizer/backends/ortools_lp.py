@@ -32,6 +32,10 @@ class LpSolution:
     objective: float
     message: str
     seconds: float = 0.0  # wall time inside the solver (model fill + solve)
+    reduced_costs: np.ndarray | None = None  # an LP's (GLOP's) reduced costs; None for a MIP
+
+
+GLOP_RETRY = "use_scaling: false"  # GlopParameters, text format
 
 
 def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.01,
@@ -50,9 +54,17 @@ def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.0
     if mip:
         engine.set_solver_specific_parameters(f"limits/gap = {mip_gap}\nlimits/absgap = {mip_abs_gap}")
     engine.solve(model)
+    if not mip and engine.status() == mbh.SolveStatus.ABNORMAL:
+        # GLOP's scaling can stall on the nearly parallel rows the tracking-error cuts add (measured on
+        # generated households): the same LP unscaled solves. Once, and only for an LP.
+        engine = mbh.ModelSolverHelper("glop")
+        engine.set_time_limit_in_seconds(time_limit_s)
+        engine.set_solver_specific_parameters(GLOP_RETRY)
+        engine.solve(model)
     status = _STATUS.get(engine.status(), "error")
     if status not in ("optimal", "feasible"):
         return LpSolution(status, np.zeros(0), float("nan"), f"{engine.status().name} {engine.status_string()}".strip(),
                           time.perf_counter() - start)
     x = np.asarray(engine.variable_values())
-    return LpSolution(status, x, float(engine.objective_value()), "", time.perf_counter() - start)
+    reduced = None if mip else np.asarray(engine.reduced_costs())
+    return LpSolution(status, x, float(engine.objective_value()), "", time.perf_counter() - start, reduced)

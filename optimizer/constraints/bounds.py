@@ -2,7 +2,9 @@
 
 lots        0 ≤ u_l ≤ U_l = q_l p_{s(l)}
 wash sales  v_{a,s} = 0 when s's identical group was sold at a loss in the last 30 days (any account);
-            u_l = 0 when l is a loss lot and its group was bought in the last 30 days (any account)
+            u_l = 0 when l is a taxable loss lot and its group was bought in the last 30 days (any
+            account). A loss inside an IRA has no tax effect at all, so it is never frozen: selling it
+            disallows nothing (Publication 550 concerns deductible losses).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ def wash_sale_bounds(p: HouseholdProblem, lay: Layout, lb: np.ndarray, ub: np.nd
     v = ub[lay.v]
     v[blocked_group[p.identical_group[lay.buy_security]]] = 0.0
     ub[lay.v] = v
-    loss_lot = p.lot_basis_usd > p.lot_value_usd  # a break-even lot realizes no loss: not a wash sale
+    # A break-even lot realizes no loss, and an IRA's loss is no deductible loss: neither is a wash sale.
+    loss_lot = (p.lot_basis_usd > p.lot_value_usd) & p.account_taxable[p.lot_account]
     u = ub[lay.u]
     u[loss_lot & p.lot_loss_sale_window] = 0.0
     ub[lay.u] = u

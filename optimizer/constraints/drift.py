@@ -3,7 +3,8 @@
 class drift     Σ_{s∈c} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − d⁺_c + d⁻_c = W_c V     c ≠ cash
                 C⁰ + Σ_l u_l − Σ v − d⁺_cash + d⁻_cash = W_cash V
 security drift  Σ_{s: σ(s)=t} (H⁰_s − Σ_{l∈s} u_l + Σ_a v_{a,s}) − e⁺_t + e⁻_t = w_t V   (one row per slot t;
-                a substitute counts toward its primary; rows of unused slots only hold e±)
+                a substitute counts toward its primary; rows of unused slots only hold e±; with a risk
+                model every security is its own slot: HouseholdProblem.lp_slot)
 Known holdings move to the right-hand side.
 """
 
@@ -32,7 +33,7 @@ def class_drift_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
 
 
 def security_drift_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
-    S, slot = lay.n_securities, p.slot
+    S, slot = lay.n_securities, p.lp_slot
     held = np.bincount(slot[p.lot_security], weights=p.lot_value_usd, minlength=S)
     rhs = np.bincount(slot, weights=p.target_weight, minlength=S) * p.total_value_usd - held
     rows = np.concatenate([slot[p.lot_security], slot[lay.buy_security], np.arange(S), np.arange(S)])

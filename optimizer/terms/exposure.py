@@ -9,6 +9,6 @@ from optimizer.problem import HouseholdProblem, SolveParams
 
 
 def exposure_term(p: HouseholdProblem, lay: Layout, params: SolveParams) -> np.ndarray:
-    c = np.zeros(lay.n_vars)
+    c = np.zeros(lay.n_vars)  # no f± with a risk model (Layout): its factors price exposures
     c[lay.f_plus] = c[lay.f_minus] = params.exposure_penalty
     return c

@@ -8,6 +8,10 @@ year-to-date gains, the mandates in force) go through the daily pipeline's own `
 the strategy decides, the trades execute at the close through the tax-lot ledger, and the tax due
 and a scheduled withdrawal — cash the rebalance was asked to raise (``withdrawal_usd``) — leave the
 household's taxable account.
+
+The day's frames carry the risk model estimated from the trailing prices (``tasks.simulation.risk``),
+so a bare price file is enough; each household's ex-ante tracking error after trading and its daily
+returns against its model portfolio's are recorded for the results.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from optimizer.result import drift
 from tasks.optimize import solve_params
 from tasks.problems import build_problems
 from tasks.simulation.book import HouseholdBook, TaxMode, open_book
+from tasks.simulation.risk import DailySpan, DailyTracker, RiskFrames, TrailingRiskModels, daily_frame
 from tasks.simulation.setup import SetupError, SimSetup, taxable_account
 from tasks.simulation.strategies import Decision, Strategy, decide
 
@@ -48,6 +53,7 @@ class SimOptions:
     flow_usd: float = 0.0  # per household on each flow date: > 0 a deposit, < 0 a withdrawal
     flow_every: FlowEvery = "year"
     config: RunConfig = field(default_factory=lambda: RunConfig(shares="fractional"))
+    risk_window_days: int = 252  # trading days of returns behind each rebalance date's risk model
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class SimRun:
 
     path: pl.DataFrame
     years: pl.DataFrame
+    daily: pl.DataFrame  # per strategy × household × trading day: V_{t−1}, V_t, the model's return (tasks.simulation.risk)
     wash_sale_lines: pl.DataFrame  # every sale line with a disallowed loss
     notes: list[str]
     seconds: dict[str, float]  # per strategy: wall time of its whole run
@@ -87,10 +94,11 @@ def _flow_due(previous: dt.date | None, day: dt.date, every: FlowEvery) -> bool:
 def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimRun:
     rows = rebalance_rows(prices, options.start, options.end, options.every)
     _check_prices(setup, prices, rows[0])
-    paths, years, washes, notes, seconds = [], [], [], list(setup.notes), {}
+    paths, years, washes, notes, seconds, daily = [], [], [], list(setup.notes), {}, []
+    risk = TrailingRiskModels(prices, setup.securities, options.risk_window_days)
     for strategy in options.strategies:
         started = time.perf_counter()
-        run = _StrategyRun(strategy, setup, prices, options, notes)
+        run = _StrategyRun(strategy, setup, prices, options, notes, risk)
         previous: dt.date | None = None
         for r in rows:
             day = prices.dates[r].astype(dt.date)
@@ -104,9 +112,10 @@ def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimR
                             lot_id=s.lot_id, trade_date=s.trade_date, disallowed_usd=s.disallowed_usd)
                        for s in book.ledger.sales if s.disallowed_usd > 0]
         seconds[strategy] = time.perf_counter() - started
+        daily += run.daily
     # Schemas from every row: the first rows' model return is blank (no period before them yet).
     return SimRun(pl.DataFrame(paths, infer_schema_length=None), pl.DataFrame(years, infer_schema_length=None),
-                  pl.DataFrame(washes, schema=_WASH_SCHEMA), notes, seconds,
+                  daily_frame(daily), pl.DataFrame(washes, schema=_WASH_SCHEMA), notes + risk.notes, seconds,
                   len(rows) * setup.households.height)
 
 
@@ -123,29 +132,8 @@ def _check_prices(setup: SimSetup, prices: PriceHistory, first_row: int) -> None
                          f"{', '.join(unpriced[:10])}: start later")
 
 
-class _ModelTracker:
-    """The model's own return between rebalances, per household: its target weights at one rebalance
-    times the securities' price returns to the next (cash earns nothing)."""
-
-    def __init__(self, prices: PriceHistory) -> None:
-        self.column = {t: i for i, t in enumerate(prices.tickers)}
-        self.prices = prices
-        self.held: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
-
-    def hold(self, household: str, row: int, p: HouseholdProblem) -> None:
-        by_slot = np.bincount(p.slot, weights=p.target_weight, minlength=p.n_securities)
-        self.held[household] = (row, np.array([self.column[s] for s in p.security_ids], dtype=np.int64), by_slot)
-
-    def period_return(self, household: str, row: int, dividend_yield: float, days: int) -> float | None:
-        if household not in self.held:
-            return None
-        before, columns, weights = self.held[household]
-        growth = self.prices.close_usd[row, columns] / self.prices.close_usd[before, columns] - 1.0
-        return float(weights @ growth + weights.sum() * dividend_yield * days / 365.0)
-
-
 def _frames(day: dt.date, books: dict[str, HouseholdBook], setup: SimSetup, households: pl.DataFrame,
-            close: dict[str, float]) -> ValidatedDay:
+            close: dict[str, float], risk: RiskFrames | None) -> ValidatedDay:
     year = pl.DataFrame([(h, *b.ytd(), *b.carry_usd()) for h, b in books.items()], orient="row", schema={
         "household_id": pl.String, "ytd_realized_st_gain_usd": pl.Float64, "ytd_realized_lt_gain_usd": pl.Float64,
         "st_loss_carryforward_usd": pl.Float64, "lt_loss_carryforward_usd": pl.Float64})
@@ -159,16 +147,18 @@ def _frames(day: dt.date, books: dict[str, HouseholdBook], setup: SimSetup, hous
         "household_id": pl.String, "account_id": pl.String, "trade_date": pl.Date, "transaction_type": pl.String,
         "security_id": pl.String, "quantity_shares": pl.Float64, "amount_usd": pl.Float64, "cost_basis_usd": pl.Float64})
     priced = pl.DataFrame({"security_id": list(close), "close_usd": list(close.values())}).filter(pl.col("close_usd").is_not_nan())
+    loadings, covariance, specific = risk if risk is not None else (None, None, None)
     return ValidatedDay(day, setup.securities, priced, setup.models, hh, setup.accounts, pl.DataFrame(), lots, txns, cash,
-                        pl.DataFrame(), pl.Series([], dtype=pl.String), in_force(setup.mandates, day))
+                        pl.DataFrame(), pl.Series([], dtype=pl.String), in_force(setup.mandates, day),
+                        risk_loadings=loadings, risk_factor_covariance=covariance, risk_specific=specific)
 
 
 class _StrategyRun:
     """One strategy over every household: their books, and one rebalance date at a time."""
 
     def __init__(self, strategy: Strategy, setup: SimSetup, prices: PriceHistory, options: SimOptions,
-                 notes: list[str]) -> None:
-        self.strategy, self.setup, self.options, self.notes = strategy, setup, options, notes
+                 notes: list[str], risk: TrailingRiskModels) -> None:
+        self.strategy, self.setup, self.options, self.notes, self.risk = strategy, setup, options, notes, risk
         self.params = solve_params(options.config)
         self.households = setup.households.sort("household_id")
         identical = {s: g for s, g in setup.securities.select("security_id", "identical_group").iter_rows() if g}
@@ -179,7 +169,8 @@ class _StrategyRun:
                                                    options.start, h["household_id"] in in_transition,
                                                    setup.start_transactions, options.config.carryforward_value)
                       for h in self.households.iter_rows(named=True)}
-        self.tracker = _ModelTracker(prices)
+        self.tracker = DailyTracker(prices)
+        self.daily: list[tuple[str, str, DailySpan]] = []  # (strategy, household, its days since the last rebalance)
 
     def rebalance(self, day: dt.date, row: int, close: dict[str, float], previous: dt.date | None) -> list[dict]:
         """Every household on ``day``: its path row (values, flows, taxes, drift, trades)."""
@@ -192,7 +183,7 @@ class _StrategyRun:
             if flows[h] > 0:
                 b.deposit(day, flows[h])
         before = {h: b.value_usd(close) - max(flows[h], 0.0) for h, b in self.books.items()}  # the period's end
-        vday = _frames(day, self.books, self.setup, self.households, close)
+        vday = _frames(day, self.books, self.setup, self.households, close, self.risk.frames(row))
         return [self._household(p, day, row, close, flows[p.household_id], before[p.household_id], days)
                 for p in build_problems(vday, sorted(self.books), options.config)]
 
@@ -203,20 +194,26 @@ class _StrategyRun:
         withdrawal = min(max(-flow, 0.0), b.cash_usd[b.tax_account] + _held(p, b.tax_account))
         need = np.where(p.account_ids == b.tax_account, withdrawal + max(tax, 0.0), 0.0)  # cash the rebalance raises
         p = dataclasses.replace(p, withdrawal_usd=need if p.withdrawal_usd is None else p.withdrawal_usd + need)
-        model_return = self.tracker.period_return(p.household_id, row, self.options.dividend_yield, days)
+        span = self.tracker.since(p.household_id, row)
+        if span is not None:
+            self.daily.append((self.strategy, p.household_id, span))
+        model_return = None if span is None else span.period_model_return(self.options.dividend_yield, days)
         decision = decide(self.strategy, p, self.params)
         if decision.infeasible:  # no trades, as on the desk; the tax stays due, the withdrawal is not paid
-            self.notes.append(f"{self.strategy} {p.household_id} {day}: infeasible, no trades: {decision.infeasible}")
+            self.notes.append(f"{self.strategy} {p.household_id} {day}: no trades: {decision.infeasible}")
             withdrawal = tax = 0.0
         b.execute(day, close, decision.sells, decision.buys)
         b.withdraw(day, withdrawal, tax)
         b.tax_due_usd -= tax
-        self.tracker.hold(p.household_id, row, p)
-        class_drift, security_drift = drift(p, *_holdings(b, p))
+        holdings, cash = _holdings(b, p)
+        by_security, cash_usd = holdings.sum(axis=0), float(cash.sum())
+        self.tracker.hold(p.household_id, row, p, by_security, cash_usd)
+        class_drift, security_drift = drift(p, holdings, cash)
         return dict(strategy=self.strategy, household_id=p.household_id, date=day, value_before_usd=before,
                     deposit_usd=max(flow, 0.0), withdrawal_usd=withdrawal, tax_paid_usd=tax, value_usd=b.value_usd(close),
                     liquidation_usd=b.liquidation_usd(day, close), unrealized_gain_usd=b.unrealized_gain_usd(close),
                     model_return=model_return, class_drift=class_drift, security_drift=security_drift,
+                    ex_ante_tracking_error=self.risk.ex_ante_tracking_error(row, p, by_security, cash_usd),
                     sold_usd=_sold_usd(decision, p), bought_usd=sum(q * close[s] for _, s, q in decision.buys))
 
 

@@ -3,8 +3,12 @@
 Written to the output folder: ``summary.csv`` (per strategy), ``yearly.csv`` (per strategy and
 year), ``path.csv`` (per strategy and rebalance date, households summed), ``households.csv`` (per
 strategy, household and rebalance date), ``wash_sales.csv`` (every disallowed loss),
-``substitutes.csv`` (how substitutes were chosen, bare price files only), ``prices_carried.csv``
-(every price cell carried forward) and ``simulation.html``. Amounts keep full precision.
+``daily.csv`` (per strategy, household and trading day: values and the model portfolio's return,
+what the realized tracking error is computed from), ``substitutes.csv`` (how substitutes were
+chosen from the price history, with the correlation of each and, for a ticker left without one,
+why), ``prices_carried.csv`` (every price cell carried forward) and ``simulation.html``. Amounts
+keep full precision. The definitions are ``tasks.simulation.results``'s docstring; the page states
+the tracking-error and tax-alpha ones too.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from tasks.simulation.setup import SimSetup
 def write_results(out: Path, run: SimRun, setup: SimSetup, prices: PriceHistory, path: pl.DataFrame,
                   years: pl.DataFrame, summary: pl.DataFrame) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    files = {"summary": summary, "yearly": years, "path": path, "households": run.path, "wash_sales": run.wash_sale_lines,
-             "substitutes": setup.substitutes, "prices_carried": prices.carried}
+    files = {"summary": summary, "yearly": years, "path": path, "households": run.path, "daily": run.daily,
+             "wash_sales": run.wash_sale_lines, "substitutes": setup.substitutes, "prices_carried": prices.carried}
     written = {}
     for name, frame in files.items():
         written[name] = out / f"{name}.csv"
@@ -45,17 +49,40 @@ def _usd(v: float) -> str:
 SUMMARY_COLUMNS = {
     "strategy": ("strategy", str), "pre_tax_return_annualized": ("pre-tax return, annualized", _pct),
     "after_tax_return_annualized": ("after-tax return, annualized", _pct),
-    "tax_alpha_annualized": ("tax alpha vs naive, annualized", _pct), "taxes_usd": ("taxes", _usd),
-    "losses_harvested_usd": ("losses harvested", _usd), "gains_deferred_usd": ("gains deferred (end)", _usd),
-    "liquidation_usd": ("after-tax liquidation value", _usd), "tracking_error": ("tracking error", _pct),
+    "excess_after_tax_annualized": ("after-tax excess vs buy-and-hold", _pct),
+    "excess_pre_tax_annualized": ("of which pre-tax", _pct),
+    "tax_alpha_annualized": ("of which tax (tax alpha)", _pct),
+    "after_tax_excess_vs_naive_annualized": ("after-tax excess vs naive", _pct),
+    "realized_tracking_error": ("realized tracking error", _pct),
+    "ex_ante_tracking_error_mean": ("ex-ante TE, mean", _pct), "ex_ante_tracking_error_max": ("ex-ante TE, max", _pct),
+    "taxes_usd": ("taxes", _usd), "losses_harvested_usd": ("losses harvested", _usd),
+    "gains_deferred_usd": ("gains deferred (end)", _usd), "liquidation_usd": ("after-tax liquidation value", _usd),
     "turnover_annual": ("turnover / year", _pct), "wash_sales": ("wash sales", str),
     "seconds_per_rebalance": ("s per household rebalance", lambda v: f"{v:.4f}"),
 }
 YEAR_COLUMNS = {
     "strategy": ("strategy", str), "year": ("year", str), "pre_tax_return": ("pre-tax return", _pct),
+    "after_tax_return": ("after-tax return", _pct), "excess_after_tax": ("after-tax excess vs buy-and-hold", _pct),
+    "excess_pre_tax": ("of which pre-tax", _pct), "tax_alpha": ("of which tax (tax alpha)", _pct),
     "taxes_usd": ("taxes", _usd), "losses_harvested_usd": ("losses harvested", _usd),
-    "gains_deferred_usd": ("gains deferred", _usd), "turnover": ("turnover", _pct), "wash_sales": ("wash sales", str),
+    "gains_deferred_usd": ("gains deferred", _usd), "realized_tracking_error": ("realized TE", _pct),
+    "ex_ante_tracking_error_mean": ("ex-ante TE, mean", _pct), "turnover": ("turnover", _pct),
+    "wash_sales": ("wash sales", str),
 }
+SUBSTITUTE_COLUMNS = {
+    "ticker": ("ticker", str), "substitute": ("substitute", str), "correlation": ("correlation", lambda v: f"{v:.3f}"),
+    "window_days": ("days of returns", str), "reason": ("why none", str),
+}
+DEFINITIONS = """<p><b>Realized tracking error</b>: the annualized standard deviation (× √252) of a household's
+daily return minus its model portfolio's, the model portfolio holding the household's target weights
+reset at every close (cash earning nothing), over the trading days after the first rebalance; the
+mean over households. <b>Ex-ante TE</b>: √(dᵀ(BFBᵀ + D)d) / V after each rebalance's trades, from the
+risk model estimated that day from the trailing year of prices (statistical factors, Ledoit–Wolf
+shrinkage: optimizer/risk_estimate.py). <b>Tax alpha</b>: against the same portfolio held without tax
+management (buy-and-hold of the model): the after-tax excess over buy-and-hold (after-tax returns,
+from liquidation values) less its pre-tax part (the difference of the pre-tax, time-weighted
+returns); the two parts add up to the excess. The excess over naive (a tax-blind full rebalance each
+date) mostly measures naive's turnover.</p>"""
 
 
 def _table(frame: pl.DataFrame, columns: dict) -> str:
@@ -68,8 +95,10 @@ def _table(frame: pl.DataFrame, columns: dict) -> str:
 def simulation_html(run: SimRun, setup: SimSetup, prices: PriceHistory, path: pl.DataFrame, years: pl.DataFrame,
                     summary: pl.DataFrame) -> str:
     by = {s[0]: f.sort("date") for s, f in path.partition_by("strategy", as_dict=True).items()}
-    alpha = lines({s: (f["date"].to_list(), f["cumulative_tax_alpha"].to_list()) for s, f in by.items() if s != "naive"},
-                  "Cumulative tax alpha: after-tax liquidation value over naive's, ÷ money put in", _pct)
+    baseline, column = ("buy-and-hold", "cumulative_after_tax_excess_vs_buy_and_hold") if "buy-and-hold" in by \
+        else ("naive", "cumulative_after_tax_excess_vs_naive")
+    alpha = lines({s: (f["date"].to_list(), f[column].to_list()) for s, f in by.items() if s != baseline},
+                  f"Cumulative after-tax excess over {baseline}: liquidation value − {baseline}'s, ÷ money put in", _pct)
     drift = lines({s: (f["date"].to_list(), f["security_drift"].to_list()) for s, f in by.items()},
                   "Security drift from the model after each rebalance", _pct)
     harvested = years.sort("year", "strategy")
@@ -85,10 +114,10 @@ td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}th{{background:#f
 per household; prices from {escape(', '.join(prices.tickers[:8]))}{'…' if len(prices.tickers) > 8 else ''}
 ({prices.carried.height} missing closes carried forward).</p>
 <h2>Summary</h2>{_table(summary, SUMMARY_COLUMNS)}
+{DEFINITIONS}
 <h2>Charts</h2>{alpha}<br>{harvest}<br>{drift}
 <h2>Per year</h2>{_table(years, YEAR_COLUMNS)}
-{'<h2>Substitutes chosen from the price history</h2>' + _table(setup.substitutes, {
-        "ticker": ("ticker", str), "substitute": ("substitute", str), "correlation": ("correlation", lambda v: f"{v:.3f}"),
-        "window_days": ("days of returns", str)}) if setup.substitutes.height else ''}
+{'<h2>Substitutes chosen from the price history</h2>' + _table(setup.substitutes, SUBSTITUTE_COLUMNS)
+   if setup.substitutes.height else ''}
 {'<h2>Notes</h2><ul>' + notes + '</ul>' if notes else ''}
 </body></html>"""

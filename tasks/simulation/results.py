@@ -5,17 +5,32 @@ Definitions (all money in dollars; the households are summed into one portfolio 
 * period return r_k = V⁻_k / V⁺_{k−1} − 1, where V⁻ is the value at a rebalance before its deposit,
   withdrawal and tax payment (dividends included) and V⁺ the value after them: a time-weighted,
   **pre-tax** return (taxes paid leave like withdrawals); yearly and cumulative returns chain it;
-* the model's return m_k: each household's target weights at the last rebalance times the
-  securities' price returns since (value-weighted over households); **tracking error** =
-  std(r_k − m_k) × √(rebalances per year);
+* the **model portfolio** of a household: its target weights (those of its last rebalance), reset to
+  them at every close, its cash weight earning nothing (``tasks.simulation.risk``); ``model_return``
+  per period chains its daily returns (plus the dividends of its invested weight);
+* **realized tracking error** of a household = std(R_t − M_t) × √252 over the trading days t after
+  its first rebalance, R_t its daily return (its shares and cash held since the last rebalance at
+  the day's closes, price only), M_t its model portfolio's; a strategy's is the mean over its
+  households (per year: over the days of that year);
+* **ex-ante tracking error** after each rebalance: √(dᵀ(BFBᵀ + D)d) / V from that date's risk model
+  estimated from the trailing prices (``optimizer.risk_estimate``), d the dollars per security above
+  target after the trades; the mean and the maximum over households and rebalances;
 * **after-tax liquidation value**: the value at the end less the tax of selling every lot then, of
   every year not yet paid, and of accrued taxes, plus the value of a loss still carried forward after
   the sale (``carryforward_value`` × the long-term rate, as the optimizer and the tax report price it;
   ``book.liquidation_usd``);
 * **after-tax return**: the internal rate of return of the money in (the starting value, deposits),
-  the money out (withdrawals) and the liquidation value at the end; **tax alpha** of a strategy =
-  its after-tax return − the naive strategy's (annualized, both);
-* **cumulative tax alpha** on a date = (liquidation value − naive's) ÷ the money put in so far;
+  the money out (withdrawals) and the liquidation value at the end (per year: from the liquidation
+  value at the last rebalance of the year before, or the starting value, to the year's last one,
+  not annualized);
+* **after-tax excess over buy-and-hold** = a strategy's after-tax return − buy-and-hold's, split into
+  its **pre-tax part** (its pre-tax return − buy-and-hold's: what tracking the model differently
+  earned or cost) and its **tax part**, the rest — the literature's **tax alpha**: the after-tax
+  value of tax management against the same portfolio held without it (buy-and-hold of the model).
+  The two parts add up to the excess by construction; annualized in the summary, per calendar
+  year in the yearly table. The **after-tax excess over naive** (a tax-blind full rebalance at each
+  date) is reported too, but it mostly measures that strategy's turnover;
+* **cumulative after-tax excess** on a date = (liquidation value − the baseline's) ÷ the money put in so far;
 * **turnover** = dollars sold ÷ mean value, per year; **gains deferred** = unrealized gains in
   taxable accounts (what selling would realize), at each year end and at the end;
 * **wash sales** = sale lines whose loss the tax-lot ledger disallowed (zero for lotwise).
@@ -28,10 +43,19 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from optimizer.risk_estimate import TRADING_DAYS_PER_YEAR
 from tasks.simulation.engine import SimRun
 
 SUM_COLUMNS = ("value_before_usd", "deposit_usd", "withdrawal_usd", "tax_paid_usd", "value_usd", "liquidation_usd",
                "unrealized_gain_usd", "sold_usd", "bought_usd")
+BASELINE = "buy-and-hold"  # the same portfolio without tax management: the tax alpha's baseline
+
+
+def _value_weighted(column: str, weight: str) -> pl.Expr:
+    """Σ x w / Σ w over the rows where x is known; null where none is."""
+    known = pl.col(column).is_not_null()
+    return pl.when(known.any()).then((pl.col(column) * pl.col(weight)).filter(known).sum()
+                                     / pl.col(weight).filter(known).sum()).alias(column)
 
 
 def portfolio_path(run: SimRun) -> pl.DataFrame:
@@ -41,9 +65,8 @@ def portfolio_path(run: SimRun) -> pl.DataFrame:
     agg = path.group_by("strategy", "date").agg(
         *(pl.col(c).sum() for c in SUM_COLUMNS),
         pl.col("value_prev").sum().alias("value_prev_usd"),
-        pl.when(pl.col("model_return").is_not_null().any())
-        .then((pl.col("model_return") * pl.col("value_prev")).sum() / pl.col("value_prev").filter(
-            pl.col("model_return").is_not_null()).sum()).alias("model_return"),
+        _value_weighted("model_return", "value_prev"),
+        _value_weighted("ex_ante_tracking_error", "value_usd"),
         ((pl.col("security_drift") * pl.col("value_usd")).sum() / pl.col("value_usd").sum()).alias("security_drift"),
         ((pl.col("class_drift") * pl.col("value_usd")).sum() / pl.col("value_usd").sum()).alias("class_drift"),
     ).sort("strategy", "date")
@@ -53,14 +76,50 @@ def portfolio_path(run: SimRun) -> pl.DataFrame:
         (pl.col("deposit_usd") - pl.col("withdrawal_usd")).cum_sum().over("strategy").alias("net_in_usd"))
     start = agg.group_by("strategy").agg(pl.col("value_before_usd").first().alias("start_usd"))
     agg = agg.join(start, on="strategy").with_columns((pl.col("start_usd") + pl.col("net_in_usd")).alias("capital_in_usd"))
-    naive = agg.filter(pl.col("strategy") == "naive").select("date", pl.col("liquidation_usd").alias("naive_liq"))
-    if naive.height:
-        agg = agg.join(naive, on="date", how="left").with_columns(
-            ((pl.col("liquidation_usd") - pl.col("naive_liq")) / pl.col("capital_in_usd")).alias("cumulative_tax_alpha")
-        ).drop("naive_liq")
-    else:
-        agg = agg.with_columns(pl.lit(None, pl.Float64).alias("cumulative_tax_alpha"))
+    for baseline, column in (("naive", "cumulative_after_tax_excess_vs_naive"),
+                             (BASELINE, "cumulative_after_tax_excess_vs_buy_and_hold")):
+        base = agg.filter(pl.col("strategy") == baseline).select("date", pl.col("liquidation_usd").alias("_base"))
+        agg = agg.join(base, on="date", how="left").with_columns(
+            ((pl.col("liquidation_usd") - pl.col("_base")) / pl.col("capital_in_usd")).alias(column)).drop("_base")
     return agg.drop("start_usd").sort("strategy", "date")
+
+
+def active_returns(daily: pl.DataFrame) -> pl.DataFrame:
+    """``run.daily`` with each day's active return R_t − M_t (``active_return``) and its ``year``."""
+    return daily.filter(pl.col("value_prev_usd") > 0).with_columns(
+        (pl.col("value_usd") / pl.col("value_prev_usd") - 1.0 - pl.col("model_return")).alias("active_return"),
+        pl.col("date").dt.year().alias("year"))
+
+
+def realized_tracking_error(daily: pl.DataFrame, by: tuple[str, ...] = ("strategy",)) -> pl.DataFrame:
+    """Per ``by``: the mean over households of std(R_t − M_t) × √252 (sample std; a household needs two days)."""
+    per_household = active_returns(daily).group_by(*by, "household_id").agg(
+        (pl.col("active_return").std(ddof=1) * np.sqrt(TRADING_DAYS_PER_YEAR)).alias("realized_tracking_error"))
+    return per_household.group_by(*by).agg(pl.col("realized_tracking_error").mean())
+
+
+def ex_ante_tracking_error(run: SimRun, by: tuple[str, ...] = ("strategy",)) -> pl.DataFrame:
+    """Per ``by``: mean and max of the households' ex-ante TE after each rebalance (where a model existed)."""
+    te = run.path.with_columns(pl.col("date").dt.year().alias("year")).filter(
+        pl.col("ex_ante_tracking_error").is_not_null() & pl.col("ex_ante_tracking_error").is_not_nan())
+    return te.group_by(*by).agg(pl.col("ex_ante_tracking_error").mean().alias("ex_ante_tracking_error_mean"),
+                                pl.col("ex_ante_tracking_error").max().alias("ex_ante_tracking_error_max"))
+
+
+def excess_over_baseline(frame: pl.DataFrame, pre_tax: str, after_tax: str, on: tuple[str, ...] = (),
+                         suffix: str = "") -> pl.DataFrame:
+    """Each row's after-tax excess over buy-and-hold's row (same ``on`` keys), its pre-tax part and its
+    tax part (the rest, the tax alpha): ``excess_after_tax{suffix}``, ``excess_pre_tax{suffix}``,
+    ``tax_alpha{suffix}``; null without a buy-and-hold row."""
+    key = list(on) or ["_all"]
+    frame = frame.with_columns(pl.lit(0).alias("_all")) if not on else frame
+    base = frame.filter(pl.col("strategy") == BASELINE).select(
+        *key, pl.col(pre_tax).alias("_bh_pre"), pl.col(after_tax).alias("_bh_after"))
+    joined = frame.join(base, on=key, how="left", maintain_order="left").with_columns(
+        (pl.col(after_tax) - pl.col("_bh_after")).alias(f"excess_after_tax{suffix}"),
+        (pl.col(pre_tax) - pl.col("_bh_pre")).alias(f"excess_pre_tax{suffix}"))
+    return joined.with_columns((pl.col(f"excess_after_tax{suffix}") - pl.col(f"excess_pre_tax{suffix}"))
+                               .alias(f"tax_alpha{suffix}")).drop("_bh_pre", "_bh_after", *([] if on else ["_all"]))
 
 
 def yearly(run: SimRun, path: pl.DataFrame) -> pl.DataFrame:
@@ -75,11 +134,40 @@ def yearly(run: SimRun, path: pl.DataFrame) -> pl.DataFrame:
         pl.col("unrealized_gain_usd").last().alias("gains_deferred_usd"),
         pl.col("value_usd").mean().alias("mean_value_usd"),
         pl.col("security_drift").mean().alias("mean_security_drift"))
+    after_tax = pl.DataFrame([dict(strategy=s, year=y, after_tax_return=r) for s, y, r in _after_tax_by_year(path)],
+                             schema={"strategy": pl.String, "year": pl.Int32, "after_tax_return": pl.Float64})
     out = by_year.join(figures, on=["strategy", "year"], how="left").with_columns(
         (pl.col("sold_usd") / pl.col("mean_value_usd")).alias("turnover"))
-    return out.select("strategy", "year", "pre_tax_return", "end_value_usd", "end_liquidation_usd", "taxes_usd",
-                      "st_gain_usd", "lt_gain_usd", "losses_harvested_usd", "gains_deferred_usd", "dividends_usd",
-                      "turnover", "mean_security_drift", "wash_sales").sort("strategy", "year")
+    out = out.join(after_tax, on=["strategy", "year"], how="left") \
+        .join(realized_tracking_error(run.daily, ("strategy", "year")), on=["strategy", "year"], how="left") \
+        .join(ex_ante_tracking_error(run, ("strategy", "year")), on=["strategy", "year"], how="left")
+    out = excess_over_baseline(out, "pre_tax_return", "after_tax_return", on=("year",))
+    return out.select("strategy", "year", "pre_tax_return", "after_tax_return", "excess_after_tax", "excess_pre_tax",
+                      "tax_alpha", "end_value_usd", "end_liquidation_usd", "taxes_usd", "st_gain_usd", "lt_gain_usd",
+                      "losses_harvested_usd", "gains_deferred_usd", "dividends_usd", "turnover", "mean_security_drift",
+                      "realized_tracking_error", "ex_ante_tracking_error_mean", "ex_ante_tracking_error_max",
+                      "wash_sales").sort("strategy", "year")
+
+
+def _after_tax_by_year(path: pl.DataFrame) -> list[tuple[str, int, float | None]]:
+    """(strategy, year, after-tax return over the year, not annualized): the IRR of the liquidation
+    value at the last rebalance of the year before (or the starting value) in, the year's deposits in
+    and withdrawals out, and its last liquidation value out, compounded over the year's span."""
+    out = []
+    for (strategy,), p in path.partition_by("strategy", as_dict=True, maintain_order=True).items():
+        p = p.sort("date")
+        years = p["date"].dt.year().to_list()
+        start_date, start_usd = p["date"][0], float(p["value_before_usd"][0])
+        for year in sorted(set(years)):
+            rows = p.filter(pl.col("date").dt.year() == year)
+            dates = [start_date] + rows["date"].to_list() + [rows["date"][-1]]
+            flows = np.concatenate([[-start_usd], -(rows["deposit_usd"] - rows["withdrawal_usd"]).to_numpy(),
+                                    [rows["liquidation_usd"][-1]]])
+            span = (dates[-1] - start_date).days / 365.25
+            rate = irr(dates, flows) if span > 0 else float("nan")
+            out.append((strategy, year, (1 + rate) ** span - 1 if np.isfinite(rate) else None))
+            start_date, start_usd = rows["date"][-1], float(rows["liquidation_usd"][-1])
+    return out
 
 
 def irr(dates: list[dt.date], flows: np.ndarray) -> float:
@@ -113,9 +201,6 @@ def summary(run: SimRun, path: pl.DataFrame, years: pl.DataFrame) -> pl.DataFram
         dates = p["date"].to_list()
         span = max((dates[-1] - dates[0]).days / 365.25, 1 / 365.25)
         r = p["period_return"].drop_nulls().to_numpy()
-        m = p["model_return"].drop_nulls().to_numpy()
-        n = min(len(r), len(m))
-        per_year = max(len(r), 1) / span
         cumulative = float(np.prod(1 + r) - 1) if len(r) else 0.0
         flows = -(p["deposit_usd"] - p["withdrawal_usd"]).to_numpy().copy()
         flows[0] -= p["value_before_usd"][0]
@@ -128,14 +213,16 @@ def summary(run: SimRun, path: pl.DataFrame, years: pl.DataFrame) -> pl.DataFram
             net_gains_realized_usd=float((y["st_gain_usd"] + y["lt_gain_usd"]).sum()),
             gains_deferred_usd=float(p["unrealized_gain_usd"][-1]), end_value_usd=float(p["value_usd"][-1]),
             liquidation_usd=float(p["liquidation_usd"][-1]), after_tax_return_annualized=irr(dates, flows),
-            tracking_error=float(np.std(r[-n:] - m[-n:], ddof=1) * np.sqrt(per_year)) if n > 1 else float("nan"),
             turnover_annual=float(p["sold_usd"].sum() / p["value_usd"].mean() / span),
             wash_sales=int(run.wash_sale_lines.filter(pl.col("strategy") == strategy).height),
             seconds_per_rebalance=run.seconds.get(strategy, 0.0) / max(run.rebalances, 1)))
     out = pl.DataFrame(rows)
+    out = out.join(realized_tracking_error(run.daily), on="strategy", how="left", maintain_order="left") \
+        .join(ex_ante_tracking_error(run), on="strategy", how="left", maintain_order="left")
+    out = excess_over_baseline(out, "pre_tax_return_annualized", "after_tax_return_annualized", suffix="_annualized")
     naive = out.filter(pl.col("strategy") == "naive")
-    base = naive["after_tax_return_annualized"][0] if naive.height else None
     return out.with_columns(
-        (pl.col("after_tax_return_annualized") - base if base is not None else pl.lit(None, pl.Float64)).alias("tax_alpha_annualized"),
+        (pl.col("after_tax_return_annualized") - naive["after_tax_return_annualized"][0] if naive.height
+         else pl.lit(None, pl.Float64)).alias("after_tax_excess_vs_naive_annualized"),
         (pl.lit(float(naive["net_gains_realized_usd"][0])) - pl.col("net_gains_realized_usd") if naive.height
          else pl.lit(None, pl.Float64)).alias("gains_deferred_vs_naive_usd"))

@@ -13,7 +13,8 @@ from data_contracts.price_history import read_price_history
 from tasks.simulation.engine import SimOptions, SimRun, simulate
 from tasks.simulation.report import write_results
 from tasks.simulation.results import portfolio_path, summary, yearly
-from tasks.simulation.setup import SetupError, SimSetup, from_firm, from_prices, with_price_model
+from tasks.simulation.setup import (MIN_SUBSTITUTE_CORRELATION, SetupError, SimSetup, from_firm, from_prices,
+                                    with_price_model)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class HouseholdSource:
     copies: int = 1  # bare price file: identical households
     profile: dict | None = None
     price_model: bool = False  # with the firm's files: equal weight over the price file's tickers
+    min_substitute_correlation: float = MIN_SUBSTITUTE_CORRELATION  # substitutes chosen from the price history
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,11 @@ def run_simulation(prices_csv: Path, who: HouseholdSource, options: SimOptions, 
         setup = from_firm(who.firm_dir, who.firm_as_of or options.start, prices, options.start,
                           list(who.household_ids) if who.household_ids else None, who.start_from)
         if who.weights or who.price_model:
-            setup = with_price_model(setup, prices, options.start, who.weights, who.cash_weight)
+            setup = with_price_model(setup, prices, options.start, who.weights, who.cash_weight,
+                                     who.min_substitute_correlation)
     else:
-        setup = from_prices(prices, options.start, who.initial_usd, who.weights, who.cash_weight, who.profile, who.copies)
+        setup = from_prices(prices, options.start, who.initial_usd, who.weights, who.cash_weight, who.profile, who.copies,
+                            min_correlation=who.min_substitute_correlation)
     run = simulate(setup, prices, options)
     path = portfolio_path(run)
     years = yearly(run, path)

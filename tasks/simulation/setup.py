@@ -23,6 +23,7 @@ from data_contracts.types import CASH_SECURITY_ID, TAXABLE_ACCOUNT_TYPES
 
 SIM_MODEL = "from_prices"
 SIM_CUSTODIAN = "sim"
+MIN_SUBSTITUTE_CORRELATION = 0.7  # of daily returns: below it a ticker is no stand-in (MSFT → RRC at 0.03 was one)
 
 
 class SetupError(ValueError):
@@ -77,12 +78,12 @@ def _bare_securities(tickers: list[str], substitute_of: dict[str, str]) -> pl.Da
 
 def from_prices(prices: PriceHistory, start: dt.date, initial_usd: float, weights: dict[str, float] | None = None,
                 cash_weight: float = 0.0, profile: dict | None = None, households: int = 1,
-                corr_window_days: int = 252) -> SimSetup:
+                corr_window_days: int = 252, min_correlation: float = MIN_SUBSTITUTE_CORRELATION) -> SimSetup:
     """One or more identical households (one taxable account each) on a model over the price file's
     tickers (``price_model``), substitutes chosen from the history (``choose_substitutes``)."""
     tickers = list(prices.tickers)
     model = price_model(prices, weights, cash_weight)
-    subs = choose_substitutes(prices, start, list(model), corr_window_days)
+    subs = choose_substitutes(prices, start, list(model), corr_window_days, min_correlation)
     securities = _bare_securities(tickers, dict(subs.select("ticker", "substitute").iter_rows()))
     models = _model_frame(model, cash_weight)
     profile = {"filing_status": "married_filing_jointly", "federal_ordinary_rate": 0.37, "federal_ltcg_rate": 0.20,
@@ -94,7 +95,7 @@ def from_prices(prices: PriceHistory, start: dt.date, initial_usd: float, weight
     accounts = pl.DataFrame({"account_id": [f"{h}-T" for h in ids], "household_id": ids, "custodian_id": SIM_CUSTODIAN,
                              "account_type": "taxable_individual", "min_cash_usd": 0.0})
     return SimSetup(securities, models, hh, accounts, empty_mandates(), _no_lots(),
-                    {a: float(initial_usd) for a in accounts["account_id"]}, subs)
+                    {a: float(initial_usd) for a in accounts["account_id"]}, subs, substitute_notes(subs))
 
 
 def from_firm(input_dir: Path, firm_as_of: dt.date, prices: PriceHistory, start: dt.date,
@@ -154,56 +155,89 @@ def from_firm(input_dir: Path, firm_as_of: dt.date, prices: PriceHistory, start:
 
 
 def with_price_model(setup: SimSetup, prices: PriceHistory, start: dt.date, weights: dict[str, float] | None,
-                     cash_weight: float) -> SimSetup:
+                     cash_weight: float, min_correlation: float = MIN_SUBSTITUTE_CORRELATION) -> SimSetup:
     """The firm's households on a model over the price file's tickers instead of their own. Tickers
     the securities master does not know join it as 'equity' stocks, their substitutes chosen from
     the history; the master's own substitutes stand for the ones it knows."""
     model = price_model(prices, weights, cash_weight)
     known = set(setup.securities["security_id"].to_list())
     new = [t for t in prices.tickers if t not in known]
-    subs = choose_substitutes(prices, start, [t for t in model if t not in known]) if any(t not in known for t in model) \
-        else pl.DataFrame(schema=_SUBSTITUTE_SCHEMA)
+    subs = choose_substitutes(prices, start, [t for t in model if t not in known], min_correlation=min_correlation) \
+        if any(t not in known for t in model) else pl.DataFrame(schema=_SUBSTITUTE_SCHEMA)
     extra = _bare_securities(new, dict(subs.select("ticker", "substitute").iter_rows()))
     securities = pl.concat([setup.securities, extra.select(setup.securities.columns)], how="vertical_relaxed") \
         if new else setup.securities
     households = setup.households.with_columns(pl.lit(SIM_MODEL).alias("model_id"))
+    # The master's own substitutes stand, except one that is in this model too (the pipeline ignores it): said.
+    listed = setup.securities.filter(pl.col("security_id").is_in(list(model)) & pl.col("substitute_id").is_in(list(model)))
+    ignored = tuple(f"{t}: no substitute: its substitute in the securities master, {s}, is in the model itself"
+                    for t, s in listed.select("security_id", "substitute_id").iter_rows())
     return SimSetup(securities, _model_frame(model, cash_weight), households, setup.accounts, setup.mandates,
-                    setup.start_lots, setup.start_cash_usd, subs, setup.notes, setup.start_transactions)
+                    setup.start_lots, setup.start_cash_usd, subs, setup.notes + substitute_notes(subs) + ignored,
+                    setup.start_transactions)
 
 
-_SUBSTITUTE_SCHEMA = {"ticker": pl.String, "substitute": pl.String, "correlation": pl.Float64, "window_days": pl.Int64}
-
-
-def choose_substitutes(prices: PriceHistory, start: dt.date, model: list[str], window_days: int = 252) -> pl.DataFrame:
-    """Each model ticker's substitute: the other ticker whose daily log returns correlate best with
-    its own over the ``window_days`` trading days up to ``start`` (tickers outside the model first:
-    a model ticker cannot stand in for another), each used once while unused ones are left, the best
-    correlated pairs chosen first. Needs at least 20 days of returns."""
+_SUBSTITUTE_SCHEMA = {"ticker": pl.String, "substitute": pl.String, "correlation": pl.Float64, "window_days": pl.Int64,
+                      "reason": pl.String}
+def choose_substitutes(prices: PriceHistory, start: dt.date, model: list[str], window_days: int = 252,
+                       min_correlation: float = MIN_SUBSTITUTE_CORRELATION) -> pl.DataFrame:
+    """Each model ticker's substitute: the ticker outside the model whose daily log returns correlate
+    best with its own over the ``window_days`` trading days up to ``start``, at least
+    ``min_correlation``; each used once while unused ones are left, the best correlated pairs chosen
+    first. Model tickers are never candidates (one cannot stand in for another: the pipeline would
+    drop it, and harvesting into it would overweight it), nor are tickers with a gap in the window.
+    A ticker with no candidate at the floor gets no substitute: its row has a blank substitute and
+    correlation and the ``reason`` (the best candidate and its correlation, or that there was none).
+    Needs at least 20 days of returns."""
     end = prices.index_on_or_before(start)
     returns = prices.log_returns(end, window_days) if end > 0 else np.zeros((0, len(prices.tickers)))
     if returns.shape[0] < 20:
         raise SetupError(f"substitutes need at least 20 days of prices before the start {start}; the file has "
                          f"{max(returns.shape[0], 0)}: start later")
     complete = ~np.isnan(returns).any(axis=0)
-    corr = np.corrcoef(np.where(np.isnan(returns), 0.0, returns), rowvar=False)
     index = {t: i for i, t in enumerate(prices.tickers)}
-    outside = np.array([t not in set(model) for t in prices.tickers]) & complete
-    rows, taken = [], np.zeros(len(prices.tickers), dtype=bool)
+    in_model = set(model)
+    candidates = [j for j, t in enumerate(prices.tickers) if t not in in_model and complete[j]]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a ticker whose price never moved: NaN, never chosen
+        corr = np.corrcoef(np.where(np.isnan(returns), 0.0, returns), rowvar=False).reshape(len(prices.tickers), -1)
+        for t in model:  # a model ticker listed during the window: over its own days (candidates have them all)
+            own = ~np.isnan(returns[:, index[t]])
+            if not own.all():
+                corr[index[t]] = np.corrcoef(returns[own][:, index[t]], returns[own].T)[0, 1:] if own.sum() > 2 else np.nan
     # Best pairs first, each substitute used once while any is left: harvesting several model tickers
     # into one stand-in would concentrate the portfolio.
-    pairs = sorted(((-corr[index[t], j], t, j) for t in model for j in np.flatnonzero(outside if outside.any() else complete)
-                    if j != index[t]), key=lambda x: (x[0], x[1], x[2]))
+    pairs = sorted((-corr[index[t], j], t, j) for t in model for j in candidates
+                   if np.isfinite(corr[index[t], j]) and corr[index[t], j] >= min_correlation)
     chosen: dict[str, int] = {}
+    taken = np.zeros(len(prices.tickers), dtype=bool)
     for free_only in (True, False):
-        for negative, t, j in pairs:
+        for _, t, j in pairs:
             if t not in chosen and (not free_only or not taken[j]):
                 chosen[t] = j
                 taken[j] = True
+    days = int(returns.shape[0])
+    rows = []
     for t in model:
         if t in chosen:
-            j = chosen[t]
-            rows.append((t, prices.tickers[j], float(corr[index[t], j]), int(returns.shape[0])))
+            rows.append((t, prices.tickers[chosen[t]], float(corr[index[t], chosen[t]]), days, None))
+            continue
+        scored = [(float(corr[index[t], j]), prices.tickers[j]) for j in candidates if np.isfinite(corr[index[t], j])]
+        best = max(scored, default=None, key=lambda x: x[0])  # the first of equals, in file order
+        if best:
+            reason = f"no substitute: the best candidate, {best[1]}, correlates {best[0]:.3f}, below the floor " \
+                     f"{min_correlation:.2f}"
+        elif in_model >= set(prices.tickers):
+            reason = "no substitute: every ticker of the price file is in the model"
+        else:
+            reason = "no substitute: no ticker outside the model has a full window of prices"
+        rows.append((t, None, None, days, reason))
     return pl.DataFrame(rows, schema=_SUBSTITUTE_SCHEMA, orient="row")
+
+
+def substitute_notes(substitutes: pl.DataFrame) -> tuple[str, ...]:
+    """One note per model ticker left without a substitute, with the reason."""
+    return tuple(f"{t}: {r}" for t, r in substitutes.filter(pl.col("reason").is_not_null())
+                 .select("ticker", "reason").iter_rows())
 
 
 def taxable_account(accounts: pl.DataFrame, household_id: str) -> str:

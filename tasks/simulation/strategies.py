@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from optimizer.errors import HouseholdInfeasible
+from optimizer.errors import HouseholdInfeasible, SolverFailure
 from optimizer.naive import fifo_sales, naive_rebalance
 from optimizer.problem import HouseholdProblem, SolveParams
 from optimizer.solve import solve_household
@@ -32,7 +32,7 @@ STRATEGIES: tuple[Strategy, ...] = ("lotwise", "naive", "buy-and-hold")
 class Decision:
     sells: list[tuple[str, float]]  # (lot id, shares)
     buys: list[tuple[str, str, float]]  # (account id, security id, shares)
-    infeasible: str | None = None  # why no trade list met the rules (then none is made, as on the desk)
+    infeasible: str | None = None  # why no trade list was found (then none is made, as on the desk)
 
 
 def decide(strategy: Strategy, p: HouseholdProblem, params: SolveParams) -> Decision:
@@ -44,6 +44,8 @@ def decide(strategy: Strategy, p: HouseholdProblem, params: SolveParams) -> Deci
         sol = solve_household(p, params)
     except HouseholdInfeasible as exc:  # e.g. a tax payment larger than the cash the rules let it raise
         return Decision([], [], infeasible=str(exc))
+    except SolverFailure as exc:  # the daily run withholds such a household; so does the simulation, noted
+        return Decision([], [], infeasible=f"solver failure: {exc}")
     problems = verify(sol)
     if problems:
         raise AssertionError(f"household {p.household_id} on {p.as_of}: verification failed: {'; '.join(problems[:3])}")
