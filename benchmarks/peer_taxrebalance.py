@@ -73,6 +73,9 @@ weights = the peer's, no cash and cash target 0, restricted asset: never buy and
 - Σ: the instance *is* a factor model, so risk_loadings = B (assets × 4), F = I₄ (risk_factor_root
   = optimizer.risk.factor_root(I₄)), risk_specific_variance = D; the largest entry of
   |B F Bᵀ + D − C| against the matrix the peer was given is printed (0 up to rounding).
+- risk_polish: one more solve with the risk segments' breakpoints around the first solution (exact
+  there): the peer prices the square exactly, Lotwise's secants over-estimate it between breakpoints
+  (without the polish it was $0.06 short of the peer at 500 assets).
 - Cap: both annualized fractions. The peer's solver holds TE ≤ cap (its evaluate accepts up to
   cap + 0.00002); Lotwise meets its cap to a relative tolerance t, so it gets max_tracking_error =
   cap / (1 + t), t = TE_TOLERANCE: TE ≤ cap, no slack the peer's own solver does not take.
@@ -131,6 +134,10 @@ except ImportError:  # pragma: no cover - the project's own .venv has no peer
 AS_OF = dt.date(2026, 11, 20)
 SEED = 19  # the peer README's
 TE_TOLERANCE = 0.001  # Lotwise's relative tolerance on the cap (SolveParams.tracking_error_tolerance)
+# "At least as good" allows one cent on the household: both solvers stop at relative tolerances near
+# 1e-8–1e-7 of a $2–4M objective scale (Clarabel's and GLOP's), so smaller gaps are solver noise. The
+# exact gap is always printed beside the verdict.
+OBJECTIVE_TOLERANCE_USD = 0.01
 PEER_METHODS = ("tax_aware", "risk_only", "greedy", "hold")
 CONFIG = RebalanceConfig(max_tracking_error=0.03, trading_cost_bps=15, max_turnover_fraction=0.35)
 TAX = UnitedStatesLots()
@@ -392,8 +399,14 @@ def compare(inst: Instance, methods: tuple[str, ...], repeats: int) -> None:
     print(f"  lotwise: TE {ours['tracking_error']:.3%} vs cap {inst.config.max_tracking_error:.2%} "
           f"({'met' if 'tracking_error' not in ours['violations'] else 'BROKEN'}), feasible: "
           f"{'yes' if ours['feasible'] else 'NO (' + ', '.join(ours['violations']) + ')'}; objective "
-          f"${ours['objective_dollars']:,.5f}, {gap:+,.5f} vs {best} ({'at least as good' if gap <= 0 else 'worse'})"
+          f"${ours['objective_dollars']:,.5f}, {gap:+,.5f} vs {best} ({_verdict(gap)})"
           f"{bound_gap}; CPU {l_cpu * 1e3:.1f} ms: {best} took {_times(b_cpu / l_cpu)} as much")
+
+
+def _verdict(gap_usd: float) -> str:
+    if gap_usd <= 0:
+        return "at least as good"
+    return f"as good within ${OBJECTIVE_TOLERANCE_USD:.2f}" if gap_usd <= OBJECTIVE_TOLERANCE_USD else "worse"
 
 
 def warm_up() -> None:

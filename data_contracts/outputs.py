@@ -115,6 +115,11 @@ class HouseholdDriftRecord(Record):
     class_drift_after: float = Field(**fraction("The same after the proposed trades."))
     security_drift_before: float = Field(**fraction("½ Σ over securities |weight − target| before trading."))
     security_drift_after: float = Field(**fraction("The same after the proposed trades."))
+    tracking_error_before: Optional[float] = Field(None, ge=0, description=(
+        "Ex-ante tracking error before trading, annualized fraction, from the day's risk model (blank: none)."))
+    tracking_error_after: Optional[float] = Field(None, ge=0, description="The same after the proposed trades.")
+    max_tracking_error: Optional[float] = Field(None, gt=0, description=(
+        "The household's cap on it (run configuration or mandate, the tighter; blank: no cap)."))
 
 
 class ExceptionRecord(Record):

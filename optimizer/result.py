@@ -96,6 +96,14 @@ def active_after_usd(sol: HouseholdSolution) -> np.ndarray:
     return sol.holdings_after_usd.sum(axis=0) - p.target_weight * p.total_value_usd
 
 
+def tracking_error_before(p: HouseholdProblem) -> float | None:
+    """Ex-ante TE of the household as it stands, from the problem's risk model (None without one)."""
+    if not p.has_risk_model:
+        return None
+    active = p.holdings_usd.sum(axis=0) - p.target_weight * p.total_value_usd
+    return tracking_error(active, p.total_value_usd, p.risk_loadings, p.risk_factor_root, p.risk_specific_variance)
+
+
 def tracking_error_after(sol: HouseholdSolution) -> float | None:
     """Ex-ante TE of the household after its trades, from the problem's risk model (None without one)."""
     p = sol.problem

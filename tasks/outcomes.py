@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from data_contracts.validation import EXCEPTION_SCHEMA
-from optimizer.result import HouseholdSolution, drift
+from optimizer.result import HouseholdSolution, drift, tracking_error_after, tracking_error_before
 from optimizer.terms.tax import lot_gain_per_dollar
 
 
@@ -74,7 +74,8 @@ def solution_frames(solutions: list[HouseholdSolution], custodian_of: dict[str, 
             trades.append((p.household_id, p.account_ids[a], p.security_ids[s], "buy", float(q), float(p.price_usd[s]), reason))
         before = drift(p, p.holdings_usd, p.cash_usd)
         after = drift(p, sol.holdings_after_usd, sol.cash_after_usd)
-        drifts.append((p.household_id, p.total_value_usd, before[0], after[0], before[1], after[1]))
+        drifts.append((p.household_id, p.total_value_usd, before[0], after[0], before[1], after[1],
+                       tracking_error_before(p), tracking_error_after(sol), p.max_tracking_error))
 
     trade_schema = {"household_id": pl.String, "account_id": pl.String, "security_id": pl.String, "side": pl.String,
                     "quantity_shares": pl.Float64, "est_price_usd": pl.Float64, "reason": pl.String}
@@ -97,7 +98,8 @@ def solution_frames(solutions: list[HouseholdSolution], custodian_of: dict[str, 
         .alias("est_tax_usd"))
     drift_df = pl.DataFrame(drifts, orient="row", schema={
         "household_id": pl.String, "total_value_usd": pl.Float64, "class_drift_before": pl.Float64,
-        "class_drift_after": pl.Float64, "security_drift_before": pl.Float64, "security_drift_after": pl.Float64})
+        "class_drift_after": pl.Float64, "security_drift_before": pl.Float64, "security_drift_after": pl.Float64,
+        "tracking_error_before": pl.Float64, "tracking_error_after": pl.Float64, "max_tracking_error": pl.Float64})
     return {
         "trades": trades_df.sort("household_id", "account_id", "security_id", "side"),
         "lot_sales": sales_df.sort("household_id", "account_id", "lot_id"),
