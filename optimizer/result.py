@@ -28,6 +28,7 @@ class HouseholdSolution:
     notes: tuple[str, ...] = ()  # what the desk must know (a cap not met, a budget that gave way), in words
     cap_given_way: bool = False  # the tracking-error cap could not be held (a note says why)
     rounding_tracking_error: float = 0.0  # TE of the move from the LP's amounts to whole shares (verify allows it)
+    tracking_error_tolerance: float = 0.005  # the run's relative tolerance on the cap (SolveParams)
 
     @property
     def whole_shares(self) -> bool:

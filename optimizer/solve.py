@@ -85,7 +85,7 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     cap_notes = run.cap_notes(x)
     sol = HouseholdSolution(p, u, lay.buy_account[bought], lay.buy_security[bought], v[bought], objective, passes,
                             solver_seconds=run.seconds, cuts=len(run.cuts), notes=p.notes + tuple(cap_notes),
-                            cap_given_way=bool(cap_notes))
+                            cap_given_way=bool(cap_notes), tracking_error_tolerance=params.tracking_error_tolerance)
     if params.shares == "mip":  # whole-share accounts are whole already: read their share counts exactly
         whole = p.account_whole_shares(params)
         sold, bought = u / p.price_usd[p.lot_security], sol.buy_usd / p.price_usd[sol.buy_security]

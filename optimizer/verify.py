@@ -15,7 +15,7 @@ from optimizer.result import HouseholdSolution, tracking_error_after
 CASH_TOLERANCE_USD = 0.01  # dust trades (< 1 cent) dropped after solving may move cash by this much
 SHARE_TOLERANCE = 1e-9
 BUDGET_TOLERANCE_USD = 0.01
-TRACKING_ERROR_TOLERANCE = SolveParams().tracking_error_tolerance  # relative, as the solve holds it
+TRACKING_ERROR_TOLERANCE = SolveParams().tracking_error_tolerance  # the default relative tolerance on a cap
 
 
 def verify(sol: HouseholdSolution) -> list[str]:
@@ -112,13 +112,13 @@ def budget_overshoots(sol: HouseholdSolution, tolerance_usd: float = 0.0) -> lis
 
 def _tracking_error_problems(sol: HouseholdSolution) -> list[str]:
     """TE after the trades, recomputed from the problem's risk model, against the household's cap (met
-    to the tolerance, plus what rounding to whole shares moved); a cap the solve reported as given
-    way is the review queue's, not a failure."""
+    to the run's tolerance, plus what rounding to whole shares moved); a cap the solve reported as
+    given way is the review queue's, not a failure."""
     p = sol.problem
     te = tracking_error_after(sol)
     if te is None or p.max_tracking_error is None or sol.cap_given_way:
         return []
-    allowed = p.max_tracking_error * (1 + TRACKING_ERROR_TOLERANCE) + sol.rounding_tracking_error + 1e-9
+    allowed = p.max_tracking_error * (1 + sol.tracking_error_tolerance) + sol.rounding_tracking_error + 1e-9
     if te <= allowed:
         return []
     return [f"tracking error {te:.4%} after trading exceeds the cap {p.max_tracking_error:.4%}"]
