@@ -109,7 +109,7 @@ def _entry(kind, rng, held, sellable, model, accounts, cash, class_of, sector_of
             if "us_reits" in classes else None
     if kind == "glide_path":
         weights = model.with_columns(pl.col("security_id").replace_strict(class_of).alias("c")).group_by("c").agg(
-            pl.col("target_weight").sum())
+            pl.col("target_weight").sum()).sort("c")  # group_by's order varies run to run: files must not
         now = dict(weights.iter_rows())
         bonds = sum(w for c, w in now.items() if c in BONDS)
         equity = sum(w for c, w in now.items() if c not in BONDS)

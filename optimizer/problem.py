@@ -80,7 +80,8 @@ Constraints (one generator each, optimizer/constraints/)
 
 Objective terms (optimizer/terms/), minimized as a weighted sum
     risk          (γT/2V)(‖z‖² + Σ D_s d_s²) = (γT/2)·TE²·V dollars, piecewise linear (secants); with a
-                  risk model it replaces drift, exposure and substitute below (they are 0 there)
+                  risk model it replaces λ_S, λ_C of the cash class, exposure and substitute below (0
+                  there); λ_C of the other classes stays (the asset allocation is the PM's)
     overshoot     100 t + 10 Σ b: a limit gives way only by what nothing else can avoid, and says so
     drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
     tax           Σ_l τ_l g_l u_l                  (a loss earns back the rate it will be used at)

@@ -126,9 +126,11 @@ def test_the_deployments_load_with_their_schedule_and_trigger(served):
     for r in scheduled:
         start = dt.datetime.fromisoformat(r["expected_start_time"]).astimezone(ny)
         assert (start.hour, start.minute, start.weekday() < 5) == (6, 30, True)
-    automations = served["api"].post("/automations/filter", json={}).json()
     cash_id = served["deployments"]["cash-flow-rebalance"]["id"]
-    mine = [a for a in automations if any(act.get("deployment_id") == cash_id for act in a["actions"])]
+    # The serve process registers the trigger's automation after the deployment itself: wait for it.
+    mine = _until("the cash-flow trigger's automation", lambda: [
+        a for a in served["api"].post("/automations/filter", json={}).json()
+        if any(act.get("deployment_id") == cash_id for act in a["actions"])])
     assert len(mine) == 1 and mine[0]["trigger"]["expect"] == ["lotwise.cashflow"]
 
 

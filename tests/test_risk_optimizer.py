@@ -109,7 +109,8 @@ def test_loss_is_harvested_into_the_most_correlated_buyable_security():
         lot_acquired=np.array(["2020-01-02"] * 3, dtype="datetime64[D]"), lot_loss_sale_blocked=np.zeros(3, bool),
         risk_loadings=np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), risk_factor_root=factor_root(np.diag([0.04, 0.04])),
         risk_specific_variance=np.full(3, 0.01))
-    sol = solve_household(p, SolveParams(**FRACTIONAL))
+    # λ_C = 0: the $200 left in cash would otherwise also pay the equity class's drift penalty.
+    sol = solve_household(p, SolveParams(class_drift_penalty=0.0, **FRACTIONAL))
     assert sol.lot_sold_usd.tolist() == pytest.approx([1000.0, 0.0, 0.0])
     bought = dict(zip(p.security_ids[sol.buy_security].tolist(), sol.buy_usd.tolist()))
     assert set(bought) == {"B"}
@@ -223,3 +224,30 @@ def test_verify_catches_trades_that_break_the_cap():
     capped = dataclasses.replace(free, problem=dataclasses.replace(free.problem, max_tracking_error=0.05))
     problems = verify(capped)
     assert problems == ["tracking error 7.0711% after trading exceeds the cap 5.0000%"]
+
+
+def test_a_harvest_stays_within_its_asset_class():
+    # A and C are municipal-bond funds, B a high-yield fund; ⅓ each of $3,000. A is at a $2,000 loss
+    # (basis $3,000): selling it saves 0.2 × 2,000 = $400. The risk model finds B closer to A (one
+    # factor) than C. With no class penalty the LP replaces A with B alone. With the default λ_C = 0.10
+    # every dollar moved from munis to high yield pays 0.10 twice (one class over, one under), more
+    # than the risk it saves beyond the first few hundred dollars (the risk cost's marginal falls as B
+    # replaces A's factor exposure): most of the proceeds stay in munis (C).
+    p = household(
+        security_ids=np.array(["A", "B", "C"]), price_usd=np.full(3, 10.0), security_class=np.array([0, 1, 0]),
+        identical_group=np.arange(3), target_weight=np.full(3, 1 / 3), buy_blocked=np.zeros(3, bool),
+        class_names=("municipal_bonds", "high_yield_bonds", "cash"), class_target_weight=np.array([2 / 3, 1 / 3, 0.0]),
+        lot_ids=np.array(["LA", "LB", "LC"]), lot_account=np.zeros(3, int), lot_security=np.arange(3),
+        lot_quantity_shares=np.full(3, 100.0), lot_basis_usd=np.array([3000.0, 1000.0, 1000.0]),
+        lot_acquired=np.array(["2020-01-02"] * 3, dtype="datetime64[D]"), lot_loss_sale_blocked=np.zeros(3, bool),
+        risk_loadings=np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), risk_factor_root=factor_root(np.diag([0.04, 0.04])),
+        risk_specific_variance=np.full(3, 0.01))
+    free = solve_household(p, SolveParams(class_drift_penalty=0.0, **FRACTIONAL))
+    assert p.security_ids[free.buy_security].tolist() == ["B"]
+    kept = solve_household(p, SolveParams(**FRACTIONAL))
+    assert kept.lot_sold_usd.tolist() == pytest.approx([1000.0, 0.0, 0.0])
+    bought = dict(zip(p.security_ids[kept.buy_security].tolist(), kept.buy_usd.tolist()))
+    assert bought["C"] >= 2 * bought.get("B", 0.0) and sum(bought.values()) == pytest.approx(1000.0, abs=0.01)
+    strict = solve_household(p, SolveParams(class_drift_penalty=0.3, **FRACTIONAL))  # 0.6 a dollar moved: none is
+    assert p.security_ids[strict.buy_security].tolist() == ["C"]
+    assert verify(kept) == [] and verify(strict) == []
