@@ -45,7 +45,7 @@ class Layout:
         if p.has_risk_model:  # the factor model replaces the characteristics' exposure penalty
             from optimizer.constraints.risk import N_SEGMENTS
 
-            k, r = p.risk_factor_root.shape
+            k, r = p.risk_lp_factors[1].shape
             return cls(p.n_lots, acc.ravel(), sec.ravel(), len(p.class_names), p.n_securities, 0,
                        k, r, N_SEGMENTS, int(p.max_tracking_error is not None), slacks)
         k = 0 if p.exposures is None else p.exposures.shape[1]

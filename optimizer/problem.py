@@ -328,6 +328,19 @@ class HouseholdProblem:
         return self.risk_loadings is not None
 
     @cached_property
+    def risk_lp_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(B', L') the LP writes its factor rows with: B' L' L'ᵀ B'ᵀ = B F Bᵀ on S. The model's own (B, L)
+        when the household holds at least as many securities as there are factors; else compressed to
+        the rank of M = B L (≤ S): M = U Σ Wᵀ, B' = U Σ, L' = I — an ETF household of 20 funds under a
+        25-factor model writes ≤ 20 dense rows instead of 25 + 25 (exact: ‖Mᵀd‖ = ‖Σ Uᵀd‖)."""
+        b, root = self.risk_loadings, self.risk_factor_root
+        if self.n_securities >= b.shape[1]:
+            return b, root
+        u, sigma, _ = np.linalg.svd(b @ root, full_matrices=False)
+        keep = sigma > 1e-9 * max(sigma.max(initial=0.0), 1e-300)
+        return u[:, keep] * sigma[keep], np.eye(int(keep.sum()))
+
+    @cached_property
     def lp_slot(self) -> np.ndarray:
         """The slot whose e± carries s in the LP: σ(s) without a risk model; with one, every security
         is its own slot (its active dollars d_s = e⁺_s − e⁻_s), so the model prices a stand-in

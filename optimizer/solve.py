@@ -27,7 +27,7 @@ from optimizer.terms.tax import lot_gain_per_dollar
 
 MIP_CUTS = 3  # cuts SCIP's own solutions may still add after those of the LP relaxation
 SLACK_TOLERANCE_USD = 1e-6  # the cap's slack above this means the cuts could not all be met
-REDUCED_COST_TOLERANCE = 1e-6  # per dollar: below it, opening a buy changes the objective by solver noise
+IDLE_SWAP_MIN_GAIN_USD = 1.0  # estimated objective dollars a swap of harvest sides must bring to cost a re-solve
 
 
 def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) -> HouseholdSolution:
@@ -106,7 +106,8 @@ def _polished(run: _Run, lp: LinearProgram, x: np.ndarray, objective: float,
     secants), and the first if the second would break the one-run wash-sale rule."""
     p, lay, params = run.p, run.lay, run.params
     d = active_usd(lay, x)
-    centred = dataclasses.replace(p, risk_centre_usd=d, risk_factor_centre_usd=p.risk_factor_root.T @ (p.risk_loadings.T @ d))
+    b, root = p.risk_lp_factors
+    centred = dataclasses.replace(p, risk_centre_usd=d, risk_factor_centre_usd=root.T @ (b.T @ d))
     _, lp2 = build_lp(centred, params)
     ub = lp2.ub.copy()
     ub[lay.u], ub[lay.v] = lp.ub[lay.u], lp.ub[lay.v]  # the wash-sale directions already decided
@@ -304,13 +305,16 @@ def _idle_harvests(p: HouseholdProblem, lay: Layout, x: np.ndarray, ub: np.ndarr
     closed[p.identical_group[lay.buy_security[(ub[v] == 0) & (base_ub[v] > 0)]]] = True
     harvested = np.zeros(groups, dtype=bool)
     harvested[p.identical_group[p.lot_security[loss_lot & (x[lay.u] > dust_usd)]]] = True
-    short = np.bincount(p.identical_group, weights=active_usd(lay, x), minlength=groups) < -dust_usd
+    shortfall_usd = -np.bincount(p.identical_group, weights=active_usd(lay, x), minlength=groups)
+    short = shortfall_usd > dust_usd
     slack = x[lay.cap_slack].sum() + x[lay.budget_slack].sum()
     if reduced_costs is not None and len(reduced_costs) == lay.n_vars and slack <= SLACK_TOLERANCE_USD:
-        wants = np.zeros(groups, dtype=bool)
-        closed_buy = (ub[v] == 0) & (base_ub[v] > 0) & (reduced_costs[v] < -REDUCED_COST_TOLERANCE)
-        wants[p.identical_group[lay.buy_security[closed_buy]]] = True
-        short &= wants
+        # First-order gain of reopening: the steepest closed buy's reduced cost over the shortfall. A
+        # re-solve for less than IDLE_SWAP_MIN_GAIN_USD is not worth its time (the next run decides again).
+        steepest = np.zeros(groups)
+        closed_buy = (ub[v] == 0) & (base_ub[v] > 0)
+        np.minimum.at(steepest, p.identical_group[lay.buy_security[closed_buy]], reduced_costs[v][closed_buy])
+        short &= -steepest * np.maximum(shortfall_usd, 0.0) >= IDLE_SWAP_MIN_GAIN_USD
     return candidates & closed & ~harvested & short
 
 

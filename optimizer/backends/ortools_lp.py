@@ -36,6 +36,11 @@ class LpSolution:
 
 
 GLOP_RETRY = "use_scaling: false"  # GlopParameters, text format
+# The dual simplex: 2–3× faster than GLOP's default primal on large households' LPs with a risk model
+# (their many bounded segment columns), measured; slower on small ones (an ETF household's few hundred
+# columns), which keep the default.
+GLOP_DUAL = "use_dual_simplex: true"
+DUAL_MIN_COLUMNS = 3000
 
 
 def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.01,
@@ -53,6 +58,8 @@ def solve_lp(lp: LinearProgram, time_limit_s: float = 30.0, mip_gap: float = 0.0
     engine.set_time_limit_in_seconds(time_limit_s)
     if mip:
         engine.set_solver_specific_parameters(f"limits/gap = {mip_gap}\nlimits/absgap = {mip_abs_gap}")
+    elif lp.A.shape[1] >= DUAL_MIN_COLUMNS:
+        engine.set_solver_specific_parameters(GLOP_DUAL)
     engine.solve(model)
     if not mip and engine.status() == mbh.SolveStatus.ABNORMAL:
         # GLOP's scaling can stall on the nearly parallel rows the tracking-error cuts add (measured on

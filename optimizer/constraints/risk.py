@@ -6,7 +6,8 @@ overweight is the securities' underweight, priced through their market loading).
 
     V² TE² = dᵀ(B F Bᵀ + D)d = Σ_j z_j² + Σ_s D_s d_s²,    z = Lᵀ y,  y = Bᵀ d,  F = L Lᵀ
 
-Rows (this module)
+Rows (this module; B and L as HouseholdProblem.risk_lp_factors writes them: the model's own, or, for
+a household with fewer securities than factors, an exact compression to the rank of B L)
     factor exposure   Σ_s B_sk (e⁺_s − e⁻_s) − y_k = 0                         ∀k   (y_k free)
     factor risk       Σ_k L_kj y_k − Σ_i z⁺_ji + Σ_i z⁻_ji = 0                  ∀j
     specific risk     e⁺_s − e⁻_s − Σ_i s⁺_si + Σ_i s⁻_si = 0                   ∀s with D_s > 0
@@ -53,7 +54,7 @@ CAP_SLACK_COST = 100.0  # dollars per dollar of √variance beyond the cap: far 
 
 def factor_breakpoints_usd(p: HouseholdProblem) -> np.ndarray:
     """P for every z_j (float[R, m]), dollars."""
-    standard = np.tile(BREAKPOINTS * p.total_value_usd, (p.risk_factor_root.shape[1], 1))
+    standard = np.tile(BREAKPOINTS * p.total_value_usd, (p.risk_lp_factors[1].shape[1], 1))
     return _centred(standard, p.risk_factor_centre_usd)
 
 
@@ -101,17 +102,18 @@ def risk_rows(p: HouseholdProblem, lay: Layout) -> RowBlock:
     K, R, m, S = lay.n_factors, lay.n_factor_roots, lay.n_segments, lay.n_securities
     e_plus, e_minus = lay.index(lay.e_plus), lay.index(lay.e_minus)
     # factor exposure: rows 0..K−1
-    s, k = np.nonzero(p.risk_loadings)
-    b = p.risk_loadings[s, k]
+    loadings, root = p.risk_lp_factors
+    s, k = np.nonzero(loadings)
+    b = loadings[s, k]
     rows = [k, k, np.arange(K)]
     cols = [e_plus[s], e_minus[s], lay.index(lay.y)]
     vals = [b, -b, -np.ones(K)]
     # factor risk: rows K..K+R−1
-    kk, j = np.nonzero(p.risk_factor_root)
+    kk, j = np.nonzero(root)
     segment_root = np.repeat(np.arange(R), m)
     rows += [K + j, K + segment_root, K + segment_root]
     cols += [lay.index(lay.y)[kk], lay.index(lay.z_plus), lay.index(lay.z_minus)]
-    vals += [p.risk_factor_root[kk, j], -np.ones(R * m), np.ones(R * m)]
+    vals += [root[kk, j], -np.ones(R * m), np.ones(R * m)]
     # specific risk: one row per security with specific variance
     risky = np.flatnonzero(p.risk_specific_variance > 0)
     row_of = K + R + np.arange(len(risky))
@@ -142,13 +144,14 @@ def active_usd(lay: Layout, x: np.ndarray) -> np.ndarray:
 def cap_cut(p: HouseholdProblem, lay: Layout, d: np.ndarray) -> tuple[np.ndarray, float] | None:
     """The tangent cut at active dollars d (coefficients over the variables, upper bound τV), or None
     when d carries no risk (nothing to linearize)."""
-    y = p.risk_loadings.T @ d
-    z = p.risk_factor_root.T @ y
+    loadings, root = p.risk_lp_factors
+    y = loadings.T @ d
+    z = root.T @ y
     g = float(np.sqrt(z @ z + p.risk_specific_variance @ (d * d)))
     if g <= 0:
         return None
     row = np.zeros(lay.n_vars)
-    row[lay.y] = p.risk_factor_root @ z / g
+    row[lay.y] = root @ z / g
     specific = p.risk_specific_variance * d / g
     row[lay.e_plus] = specific
     row[lay.e_minus] = -specific
