@@ -99,9 +99,9 @@ def main() -> None:
     print(f"LP mode ({params.shares} shares); problem preparation from frames {prep * 1e3:.2f} ms per household "
           f"({prep_large * 1e3:.2f} ms for 500-stock households)")
     firm_etf = report("ETF-model households", etf, params)
-    report("ETF-model households with 3 accounts (target median ≤ 5 ms)", etf3, params)
+    report("ETF-model households with 3 accounts (target median ≤ 3 ms, issue 15)", etf3, params)
     firm_di = report("direct-index households, 150 stocks", di, params)
-    report("direct-index households, 500 stocks (target median ≤ 40 ms)", large, params)
+    report("direct-index households, 500 stocks (target median ≤ 60 ms, issue 15)", large, params)
     total = sum(firm_etf["total"]) + sum(firm_di["total"])
     solver = sum(firm_etf["solver"]) + sum(firm_di["solver"])
     print(f"the sample firm's {len(firm):,} households (default mix): optimizer {total:.2f} s, solver {solver:.2f} s, "
