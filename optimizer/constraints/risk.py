@@ -19,8 +19,10 @@ Segments (bounds; no binaries: the slopes increase, so the LP fills the cheap on
     factor z_j:     P = BREAKPOINTS · V (contributions to TE of 0.02 % … 4.9 % of V, geometric by 2.5),
                     q = γT/2V
     specific d_s:   P = SPECIFIC_STEPS · m_s with m_s = max(w_s V, H⁰_s, SPECIFIC_SCALE_FLOOR · V), the
-                    size of a position in s (¼, ½, 1, 2, 4, 8 of it: a 500-stock index's 0.2 % weights
+                    size of a position in s (⅛, ¼, ½, 1, 2, 4, 8 of it: a 500-stock index's 0.2 % weights
                     are resolved as finely as an ETF's 30 %), q = γT D_s / 2V
+    the polish (SolveParams.risk_polish): P = POLISH_STEPS · |x*| around a first solution x* (where
+                    it is beyond the first standard breakpoint), so the secants are exact within 3 % of it
 Tracking-error cap (cutting planes, ``cap_cut``; added by optimizer.solve while the cap is broken)
     at the current solution d* with g* = √(‖z*‖² + Σ D d*²) = V·TE*, the tangent of the norm:
         (L z*)ᵀ y / g* + Σ_s D_s d*_s (e⁺_s − e⁻_s) / g* − t ≤ τ V
