@@ -327,6 +327,14 @@ class HouseholdProblem:
         """The problem carries a factor model: risk is priced by it instead of the drift penalties."""
         return self.risk_loadings is not None
 
+    def tracking_error_of(self, active_usd: np.ndarray) -> float:
+        """TE = √(dᵀ(BFBᵀ + D)d) / V of active dollars d on S, annualized, from this problem's risk model
+        (optimizer.risk.tracking_error); the problem must carry one."""
+        from optimizer.risk import tracking_error
+
+        return tracking_error(active_usd, self.total_value_usd, self.risk_loadings, self.risk_factor_root,
+                              self.risk_specific_variance)
+
     @cached_property
     def risk_lp_factors(self) -> tuple[np.ndarray, np.ndarray]:
         """(B', L') the LP writes its factor rows with: B' L' L'ᵀ B'ᵀ = B F Bᵀ on S. The model's own (B, L)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.problem import HouseholdProblem
-from optimizer.risk import tracking_error
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def tracking_error_before(p: HouseholdProblem) -> float | None:
     if not p.has_risk_model:
         return None
     active = p.holdings_usd.sum(axis=0) - p.target_weight * p.total_value_usd
-    return tracking_error(active, p.total_value_usd, p.risk_loadings, p.risk_factor_root, p.risk_specific_variance)
+    return p.tracking_error_of(active)
 
 
 def tracking_error_after(sol: HouseholdSolution) -> float | None:
@@ -110,5 +109,4 @@ def tracking_error_after(sol: HouseholdSolution) -> float | None:
     p = sol.problem
     if not p.has_risk_model:
         return None
-    return tracking_error(active_after_usd(sol), p.total_value_usd, p.risk_loadings, p.risk_factor_root,
-                          p.risk_specific_variance)
+    return p.tracking_error_of(active_after_usd(sol))

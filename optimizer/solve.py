@@ -17,7 +17,6 @@ from optimizer.errors import HouseholdInfeasible, SolverFailure
 from optimizer.lp import Layout, LinearProgram
 from optimizer.problem import HouseholdProblem, SolveParams
 from optimizer.result import HouseholdSolution, active_after_usd
-from optimizer.risk import tracking_error
 from optimizer.rounding import round_trades
 from optimizer.terms.drift import drift_term
 from optimizer.terms.overshoot import overshoot_term
@@ -94,8 +93,7 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     rounded = round_trades(sol, params)
     if p.has_risk_model and rounded is not sol:  # what rounding to trade sizes moved, in TE (verify allows it)
         moved = active_after_usd(rounded) - active_after_usd(sol)
-        rounded = dataclasses.replace(rounded, rounding_tracking_error=tracking_error(
-            moved, p.total_value_usd, p.risk_loadings, p.risk_factor_root, p.risk_specific_variance))
+        rounded = dataclasses.replace(rounded, rounding_tracking_error=p.tracking_error_of(moved))
     return rounded
 
 
@@ -164,9 +162,7 @@ class _Run:
         return sol
 
     def tracking_error(self, x: np.ndarray) -> float:
-        p = self.p
-        return tracking_error(active_usd(self.lay, x), p.total_value_usd, p.risk_loadings, p.risk_factor_root,
-                              p.risk_specific_variance)
+        return self.p.tracking_error_of(active_usd(self.lay, x))
 
     def cap_broken(self, x: np.ndarray) -> bool:
         return self.capped and \

@@ -94,6 +94,20 @@ def test_a_larger_overweight_costs_more_than_proportionally_more():
     assert large > 3 * small
 
 
+def three_funds(basis_a_usd: float, **overrides):
+    """A, B, C at $1,000 each ($10 × 100 shares), targets ⅓, basis $1,000 except A's; A and B load on one
+    factor, C on another (20 % vol each), specific 10 % each."""
+    base = dict(
+        security_ids=np.array(["A", "B", "C"]), price_usd=np.full(3, 10.0), security_class=np.zeros(3, int),
+        identical_group=np.arange(3), target_weight=np.full(3, 1 / 3), buy_blocked=np.zeros(3, bool),
+        lot_ids=np.array(["LA", "LB", "LC"]), lot_account=np.zeros(3, int), lot_security=np.arange(3),
+        lot_quantity_shares=np.full(3, 100.0), lot_basis_usd=np.array([basis_a_usd, 1000.0, 1000.0]),
+        lot_acquired=np.array(["2020-01-02"] * 3, dtype="datetime64[D]"), lot_loss_sale_blocked=np.zeros(3, bool),
+        risk_loadings=np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), risk_factor_root=factor_root(np.diag([0.04, 0.04])),
+        risk_specific_variance=np.full(3, 0.01))
+    return household(**(base | overrides))
+
+
 def test_loss_is_harvested_into_the_most_correlated_buyable_security():
     # V = $3,000: A, B, C at $1,000 each, targets ⅓. A is at a long-term loss of $1,000 (basis $2,000):
     # selling it saves 0.2 × 1,000 = $200. A and B load on one factor, C on another (both 20 % vol),
@@ -101,14 +115,7 @@ def test_loss_is_harvested_into_the_most_correlated_buyable_security():
     #   variance = 0.04 (x − 1,000)² + 0.04 y² + 0.01 (1,000² + x² + y²)
     # y = 0 (C only adds risk); d/dx: −0.08 (1,000 − x) + 0.02 x = 0 → x = 800, $200 left in cash.
     # Its risk cost is (γT/2V)·variance = 5/3,000 · (0.04·200² + 0.01·(1,000² + 800²)) = 5/3,000 · 18,000 = $30 < $200.
-    p = household(
-        security_ids=np.array(["A", "B", "C"]), price_usd=np.full(3, 10.0), security_class=np.zeros(3, int),
-        identical_group=np.arange(3), target_weight=np.full(3, 1 / 3), buy_blocked=np.zeros(3, bool),
-        lot_ids=np.array(["LA", "LB", "LC"]), lot_account=np.zeros(3, int), lot_security=np.arange(3),
-        lot_quantity_shares=np.full(3, 100.0), lot_basis_usd=np.array([2000.0, 1000.0, 1000.0]),
-        lot_acquired=np.array(["2020-01-02"] * 3, dtype="datetime64[D]"), lot_loss_sale_blocked=np.zeros(3, bool),
-        risk_loadings=np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), risk_factor_root=factor_root(np.diag([0.04, 0.04])),
-        risk_specific_variance=np.full(3, 0.01))
+    p = three_funds(basis_a_usd=2000.0)
     # λ_C = 0: the $200 left in cash would otherwise also pay the equity class's drift penalty.
     sol = solve_household(p, SolveParams(class_drift_penalty=0.0, **FRACTIONAL))
     assert sol.lot_sold_usd.tolist() == pytest.approx([1000.0, 0.0, 0.0])
@@ -233,15 +240,9 @@ def test_a_harvest_stays_within_its_asset_class():
     # every dollar moved from munis to high yield pays 0.10 twice (one class over, one under), more
     # than the risk it saves beyond the first few hundred dollars (the risk cost's marginal falls as B
     # replaces A's factor exposure): most of the proceeds stay in munis (C).
-    p = household(
-        security_ids=np.array(["A", "B", "C"]), price_usd=np.full(3, 10.0), security_class=np.array([0, 1, 0]),
-        identical_group=np.arange(3), target_weight=np.full(3, 1 / 3), buy_blocked=np.zeros(3, bool),
-        class_names=("municipal_bonds", "high_yield_bonds", "cash"), class_target_weight=np.array([2 / 3, 1 / 3, 0.0]),
-        lot_ids=np.array(["LA", "LB", "LC"]), lot_account=np.zeros(3, int), lot_security=np.arange(3),
-        lot_quantity_shares=np.full(3, 100.0), lot_basis_usd=np.array([3000.0, 1000.0, 1000.0]),
-        lot_acquired=np.array(["2020-01-02"] * 3, dtype="datetime64[D]"), lot_loss_sale_blocked=np.zeros(3, bool),
-        risk_loadings=np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), risk_factor_root=factor_root(np.diag([0.04, 0.04])),
-        risk_specific_variance=np.full(3, 0.01))
+    p = three_funds(basis_a_usd=3000.0, security_class=np.array([0, 1, 0]),
+                    class_names=("municipal_bonds", "high_yield_bonds", "cash"),
+                    class_target_weight=np.array([2 / 3, 1 / 3, 0.0]))
     free = solve_household(p, SolveParams(class_drift_penalty=0.0, **FRACTIONAL))
     assert p.security_ids[free.buy_security].tolist() == ["B"]
     kept = solve_household(p, SolveParams(**FRACTIONAL))
