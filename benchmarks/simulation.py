@@ -57,6 +57,10 @@ def _report(label: str, run, seconds: float) -> None:
               f" + tax {_pct(r['tax_alpha_annualized'])}   TE realized {_pct(r['realized_tracking_error'], 6)}"
               f" ex-ante mean {_pct(r['ex_ante_tracking_error_mean'], 6)} max {_pct(r['ex_ante_tracking_error_max'], 6)}"
               f"   taxes ${r['taxes_usd']:,.0f}  harvested ${r['losses_harvested_usd']:,.0f}  wash sales {r['wash_sales']}")
+    for strategy, rows in run.path.partition_by("strategy", as_dict=True, maintain_order=True).items():
+        worst = rows.sort(pl.col("largest_weight") - pl.col("largest_weight_target"), descending=True).row(0, named=True)
+        print(f"  {strategy[0]:<13} largest position {worst['largest_weight']:.2%} against its target "
+              f"{worst['largest_weight_target']:.2%} ({worst['household_id']}, {worst['date']})")
     untraded = [n for n in run.notes if ": no trades: " in n]  # infeasible or a solver failure: withheld, as on the desk
     if untraded:
         print(f"  {len(untraded)} household rebalances made no trades (first: {untraded[0][:160]})")
@@ -74,7 +78,7 @@ def direct_index_daily(years: int) -> None:
     setup = from_prices(prices, start, 1_000_000.0)
     t = time.perf_counter()
     config = RunConfig(shares="fractional", min_trade_usd=100.0)
-    run = simulate(setup, prices, SimOptions(start, end, every="day", strategies=("lotwise", "buy-and-hold"),
+    run = simulate(setup, prices, SimOptions(start, end, every="day", strategies=("lotwise", "naive", "buy-and-hold"),
                                              config=config))
     _report(f"direct index, 100 stocks, {years} years daily", run, time.perf_counter() - t)
 

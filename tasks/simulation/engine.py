@@ -209,12 +209,26 @@ class _StrategyRun:
         by_security, cash_usd = holdings.sum(axis=0), float(cash.sum())
         self.tracker.hold(p.household_id, row, p, by_security, cash_usd)
         class_drift, security_drift = drift(p, holdings, cash)
+        largest, largest_target = _largest_position(p, by_security, cash_usd)
         return dict(strategy=self.strategy, household_id=p.household_id, date=day, value_before_usd=before,
                     deposit_usd=max(flow, 0.0), withdrawal_usd=withdrawal, tax_paid_usd=tax, value_usd=b.value_usd(close),
                     liquidation_usd=b.liquidation_usd(day, close), unrealized_gain_usd=b.unrealized_gain_usd(close),
                     model_return=model_return, class_drift=class_drift, security_drift=security_drift,
+                    largest_weight=largest, largest_weight_target=largest_target,
                     ex_ante_tracking_error=self.risk.ex_ante_tracking_error(row, p, by_security, cash_usd),
                     sold_usd=_sold_usd(decision, p), bought_usd=sum(q * close[s] for _, s, q in decision.buys))
+
+
+def _largest_position(p: HouseholdProblem, by_security: np.ndarray, cash_usd: float) -> tuple[float, float]:
+    """(weight, target) of the position furthest above its target after trading, by slot (a substitute
+    counts toward its primary, as in ``drift``): how far deferral let a winner run."""
+    total = by_security.sum() + cash_usd
+    if total <= 0:
+        return 0.0, 0.0
+    weight = np.bincount(p.slot, weights=by_security, minlength=p.n_securities) / total
+    target = np.bincount(p.slot, weights=p.target_weight, minlength=p.n_securities)
+    k = int(np.argmax(weight - target))
+    return float(weight[k]), float(target[k])
 
 
 def _held(p: HouseholdProblem, account: str) -> float:
