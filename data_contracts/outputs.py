@@ -45,6 +45,10 @@ class LotSaleRecord(Record):
     basis_usd: float = Field(**usd("Basis of the shares sold (pro rata of the lot's basis)."))
     proceeds_usd: float = Field(**usd("Estimated proceeds at the as-of close."))
     gain_usd: float = Field(**usd("proceeds − basis (negative = loss)."))
+    wash_disallowed_usd: float = Field(ge=0, **usd(
+        "Loss a partial wash sale disallows (shares of the group bought in the last 30 days, matched in "
+        "acquisition order, Publication 550): it moves into the replacement shares' basis; "
+        "gain_usd + this is the gain recognized now."))
     term: Term = Field(description="short or long: long when sold more than one year after acquisition.")
     taxable: bool = Field(description="False in IRAs: the gain is not taxed now.")
 
@@ -56,8 +60,8 @@ class AccountRealizedGainsRecord(Record):
     household_id: HouseholdId = Field(description="Household.")
     account_id: AccountId = Field(description="Account.")
     taxable: bool = Field(description="Whether the account's gains are taxed now.")
-    st_gain_usd: float = Field(**usd("Net short-term gain realized by the run."))
-    lt_gain_usd: float = Field(**usd("Net long-term gain realized by the run."))
+    st_gain_usd: float = Field(**usd("Net short-term gain the run recognizes (a washed loss is none)."))
+    lt_gain_usd: float = Field(**usd("Net long-term gain the run recognizes (a washed loss is none)."))
 
 
 class HouseholdRealizedGainsRecord(Record):
@@ -90,12 +94,16 @@ class HouseholdTaxReportRecord(Record):
     est_tax_ytd_usd: float = Field(**usd("This year's estimated tax on realized gains, this run included, after "
                                          "netting, carryforwards and the $3,000 ordinary-income deduction."))
     est_tax_run_usd: float = Field(**usd("The part of est_tax_ytd_usd this run adds (negative = saving)."))
-    losses_harvested_usd: float = Field(ge=0, **usd("Gross losses this run realizes in taxable accounts."))
+    losses_harvested_usd: float = Field(ge=0, **usd("Gross losses this run recognizes in taxable accounts."))
+    wash_disallowed_usd: float = Field(ge=0, **usd(
+        "Loss this run's partial wash sales disallow (sold while shares of the group bought in the last 30 days "
+        "are held: only their count's loss, Publication 550); it moves into their basis, not into this year."))
     gains_deferred_usd: float = Field(**usd("Gross gains the naive rebalance would realize beyond this run's "
                                             "(negative: this run realizes more)."))
     wash_sales_avoided: int = Field(ge=0, description="Wash sales the naive rebalance would create (loss lots sold "
                                                       "while replacements are bought or recent, buys into a group "
-                                                      "sold at a loss within 30 days); Lotwise's are verified zero.")
+                                                      "sold at a loss within 30 days); Lotwise creates none but the partial "
+                                                      "ones it states (wash_disallowed_usd), proved by the ledger.")
     naive_st_gain_usd: float = Field(**usd("Net short-term gain the naive rebalance would realize (allowed part)."))
     naive_lt_gain_usd: float = Field(**usd("Net long-term gain the naive rebalance would realize (allowed part)."))
     naive_est_tax_run_usd: float = Field(**usd("Tax the naive rebalance would add this year."))

@@ -72,7 +72,9 @@ Constraints (one generator each, optimizer/constraints/)
     wash sales    (bounds) v_{a,s} = 0 for s (or its identical group) sold at a loss in the last 30
                   days in any account; u_l = 0 for a taxable loss lot whose security (group) was
                   bought in the last 30 days in any account (per the transactions or the lots' own
-                  dates). A loss inside an IRA has no tax effect: IRA lots are never frozen
+                  dates). A loss inside an IRA has no tax effect: IRA lots are never frozen. An older
+                  loss lot of such a group (held > 30 days, R_g replacement shares known) may be
+                  freed for a partial wash sale, priced as below
     mandates      (bounds) v_{a,s} = 0 where s may not be bought in a; u_l = 0 where it may not be sold
                   never hold:  H⁰_{a,s} − Σ_{l∈(a,s)} u_l + v_{a,s} ≤ M_{a,s}  (falls to 0 by its sell-by date)
                   hold at least:  Σ_{a∈A_k} (H⁰_{a,s_k} − Σ_{l∈(a,s_k)} u_l + v_{a,s_k}) ≥ K_k
@@ -84,7 +86,8 @@ Objective terms (optimizer/terms/), minimized as a weighted sum
                   there); λ_C of the other classes stays (the asset allocation is the PM's)
     overshoot     100 t + 10 Σ b: a limit gives way only by what nothing else can avoid, and says so
     drift         λ_C Σ_c (d⁺_c + d⁻_c) + λ_S Σ_s (e⁺_s + e⁻_s)
-    tax           Σ_l τ_l g_l u_l                  (a loss earns back the rate it will be used at)
+    tax           Σ_l τ_l g_l u_l                  (a loss earns back the rate it will be used at;
+                                                    × (1 − ω_g) on a partial wash sale, below)
     deferral      Σ_l δ_l u_l
     substitute    Σ_{s substitute} ρ_s h_s = −Σ ρ_s Σ_{l∈s} u_l + Σ ρ_s Σ_a v_{a,s} + constant
 Loss harvesting follows from these terms. With a risk model: selling a loss lot of s earns τ_l|g_l|
@@ -120,6 +123,22 @@ is short of its target and would buy (a negative reduced cost), gets its buys ba
 lots instead (once per group); the LP is solved again while either happens. Each group changes side
 at most twice, so this ends (in practice after one or two passes). The tracking-error cap's cuts are
 valid for every pass and carried along.
+
+Partial wash sales (Publication 550, "Wash Sales"; Treas. Reg. §1.1091-1(b), (c)). A loss sale today
+is washed only up to R_g, the shares of its group acquired in the 30 days before (any account, IRAs
+included; ``group_replacement_shares``), matched to the sold loss shares in the order the sold
+shares were acquired; the disallowed loss moves into the replacement shares' basis (for good when
+they sit in an IRA). That cost is concave in the shares sold (all of the first R_g, none after), so
+no LP term is exact for every sale. A group whose older loss lots (held > 30 days) could bring at
+least PARTIAL_WASH_MIN_GAIN_USD if all were sold has them freed (``partial_wash_groups``): like a
+group worth harvesting its buys are closed, its replacement lots are not sold in the run, and each
+freed lot's loss is credited × (1 − ω_g), ω_g the share of the group's older loss washed if all of
+them are sold whole — exact for the usual harvest. After the passes the exact disallowed loss is
+computed (``optimizer.ledger.partial_wash``); a group whose exact cost exceeds the LP's price by
+more than PARTIAL_WASH_MIN_GAIN_USD (part of it sold), or whose recognized gains break a budget,
+is frozen again and the household solved once more; the better by the exact objective is kept. A
+deferred loss is counted at nothing: it comes back only when the replacement shares are sold, at a
+date and rate this run cannot know.
 """
 
 from __future__ import annotations
@@ -251,6 +270,11 @@ class HouseholdProblem:
     # solution, around which the segments' breakpoints are placed; None: the standard breakpoints
     risk_centre_usd: np.ndarray | None = None
     risk_factor_centre_usd: np.ndarray | None = None
+    # Shares of each security acquired (bought, dividends reinvested) within the last 30 days per the
+    # transactions, any account; NaN where a buy's size is unknown. None: the lots' own dates only
+    recent_bought_shares: np.ndarray | None = None  # float[S]
+    # Groups whose older loss lots a candidate solve frees for a partial wash sale (optimizer.solve); None: none
+    partial_wash_groups: np.ndarray | None = None  # bool[G]
 
     @property
     def n_accounts(self) -> int:
@@ -391,6 +415,42 @@ class HouseholdProblem:
         group = self.identical_group[self.lot_security]
         recent_groups = np.unique(group[(age <= 30) | self.lot_loss_sale_blocked])
         return np.isin(group, recent_groups)
+
+    @cached_property
+    def group_replacement_shares(self) -> np.ndarray:
+        """R_g per identical group: shares acquired within the last 30 days in any account, the most a
+        loss sale today can have matched (only that many shares' loss is disallowed, Publication 550):
+        the shares of its lots dated within 30 days. inf — the group's loss lots stay frozen whole —
+        where the transactions show more shares bought in the window than those lots hold (a recent
+        purchase hides among older-dated lots, e.g. a replacement whose date a wash sale moved back:
+        which lots are truly older is then not known), or a buy whose size is not known."""
+        groups = self.identical_group.max(initial=-1) + 1
+        age = (np.datetime64(self.as_of, "D") - self.lot_acquired).astype(int)
+        lot_group = self.identical_group[self.lot_security]
+        recent = age <= 30
+        shares = np.bincount(lot_group[recent], weights=self.lot_quantity_shares[recent], minlength=groups)
+        if self.recent_bought_shares is not None:
+            bought = np.bincount(self.identical_group, weights=self.recent_bought_shares, minlength=groups)
+            shares = np.where(np.isnan(bought) | (bought > shares * (1 + 1e-9) + 1e-9), np.inf, shares)
+        flagged = np.zeros(groups, dtype=bool)
+        flagged[lot_group[self.lot_loss_sale_blocked]] = True
+        return np.where(flagged & (shares <= 0), np.inf, shares)
+
+    @cached_property
+    def lot_partly_washable(self) -> np.ndarray:
+        """bool[L]: taxable loss lots frozen by a wash-sale window that a partial wash sale may free:
+        held more than 30 days (not themselves a replacement) in a group whose R_g is known."""
+        age = (np.datetime64(self.as_of, "D") - self.lot_acquired).astype(int)
+        loss = (self.lot_basis_usd > self.lot_value_usd) & self.account_taxable[self.lot_account]
+        known = np.isfinite(self.group_replacement_shares)[self.identical_group[self.lot_security]]
+        return loss & self.lot_loss_sale_window & (age > 30) & known
+
+    @cached_property
+    def lot_wash_share(self) -> np.ndarray:
+        """ω per lot (optimizer.ledger.partial_wash.lot_wash_share): 0 unless freed for a partial wash sale."""
+        from optimizer.ledger.partial_wash import lot_wash_share  # the ledger imports this module
+
+        return lot_wash_share(self)
 
     def account_whole_shares(self, params: SolveParams) -> np.ndarray:
         """bool[A]: accounts that trade whole shares only (fractional shares not allowed there)."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from optimizer.ledger.partial_wash import disallowed_loss_usd
 from optimizer.problem import HouseholdProblem
 
 
@@ -71,6 +73,16 @@ class HouseholdSolution:
         p = self.problem
         fraction = self.lot_sold_shares / p.lot_quantity_shares
         return self.lot_sold_usd - fraction * p.lot_basis_usd
+
+    @cached_property
+    def lot_disallowed_usd(self) -> np.ndarray:
+        """Per lot: loss a partial wash sale disallows (it moves into the replacement shares' basis)."""
+        return disallowed_loss_usd(self.problem, self.lot_sold_shares)
+
+    @property
+    def recognized_gain_usd(self) -> np.ndarray:
+        """Per lot: realized gain + disallowed loss, what is taxed this year (Form 8949, column g)."""
+        return self.realized_gain_usd + self.lot_disallowed_usd
 
 
 def drift(p: HouseholdProblem, holdings_usd: np.ndarray, cash_usd: np.ndarray) -> tuple[float, float]:

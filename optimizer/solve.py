@@ -14,6 +14,7 @@ from optimizer.backends.ortools_lp import LpSolution, solve_lp
 from optimizer.build import build_lp
 from optimizer.constraints.risk import active_usd, cap_cut, conservative_cap_row
 from optimizer.errors import HouseholdInfeasible, SolverFailure
+from optimizer.ledger.partial_wash import disallowed_loss_usd, priced_disallowed_usd
 from optimizer.lp import Layout, LinearProgram
 from optimizer.problem import HouseholdProblem, SolveParams
 from optimizer.result import HouseholdSolution, active_after_usd
@@ -22,14 +23,23 @@ from optimizer.terms.drift import drift_term
 from optimizer.terms.overshoot import overshoot_term
 from optimizer.terms.risk import risk_term
 from optimizer.terms.tax import lot_gain_per_dollar
+from optimizer.verify import budget_overshoots
 
 
 MIP_CUTS = 3  # cuts SCIP's own solutions may still add after those of the LP relaxation
 SLACK_TOLERANCE_USD = 1e-6  # the cap's slack above this means the cuts could not all be met
 IDLE_SWAP_MIN_GAIN_USD = 1.0  # estimated objective dollars a swap of harvest sides must bring to cost a re-solve
+# Partial wash sales: the least a group's could bring (τ × the loss left allowed, less 2κ) for its
+# older loss lots to be freed (smaller ones wait the few days until the window closes), and the most
+# the LP's price of one may be off before the household is solved again with the group frozen.
+PARTIAL_WASH_MIN_GAIN_USD = 25.0
 
 
 def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) -> HouseholdSolution:
+    # Older loss lots of groups bought in the last 30 days, worth a partial wash sale: freed, priced.
+    washable = _partial_wash_groups(p, params)
+    if washable.any():
+        p = dataclasses.replace(p, partial_wash_groups=washable)
     lay, lp = build_lp(p, params)
     _check_cash_can_be_met(p, lay, lp)
     # A loss sold inside an IRA has no tax effect, so it is no wash sale: only taxable loss lots count.
@@ -37,7 +47,7 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     # Settle the likely same-run conflicts before the first solve, the way the loop below would:
     # groups worth harvesting are not bought (their stand-ins fill them); without a risk model, in
     # other buyable groups, loss lots the LP would sell and buy back (τ|g| > 2κ: a wash sale) are kept.
-    worth_harvesting = _worth_harvesting(p, params)
+    worth_harvesting = _worth_harvesting(p, params) | washable
     base_ub = lp.ub.copy()
     _block(p, lay, lp.ub, worth_harvesting, loss_lot, keep_buys=False)
     if not p.has_risk_model:
@@ -78,6 +88,8 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     if params.risk_polish and p.has_risk_model and not run.conservative:
         x, objective = _polished(run, lp, x, objective, loss_lot)
         passes += 1
+    x, objective, n = _settle_partial_washes(run, lp, x, objective, loss_lot, base_ub)
+    passes += n
     u = _clean(x[lay.u], lp.ub[lay.u], params.dust_usd)
     v = _clean(x[lay.v], lp.ub[lay.v], params.dust_usd)
     bought = np.flatnonzero(v)
@@ -120,6 +132,96 @@ def _polished(run: _Run, lp: LinearProgram, x: np.ndarray, objective: float,
     if _wash_conflicts(p, lay, x2, loss_lot, params.dust_usd).any() or polish.cap_broken(x2):
         return x, objective
     return (x2, objective2) if _exact_objective(run, lp, x2) < _exact_objective(run, lp, x) else (x, objective)
+
+
+def _partial_wash_groups(p: HouseholdProblem, params: SolveParams) -> np.ndarray:
+    """Groups (bool per group) whose frozen older loss lots could bring at least
+    PARTIAL_WASH_MIN_GAIN_USD if all were sold: τ_l × the loss left allowed after the first R_g
+    shares are washed, less 2κ of their value (sell, and buy stand-ins)."""
+    groups = p.identical_group.max(initial=-1) + 1
+    lots = p.lot_partly_washable
+    if not lots.any():
+        return np.zeros(groups, dtype=bool)
+    washed = disallowed_loss_usd(p, np.where(lots, p.lot_quantity_shares, 0.0))
+    allowed = p.lot_basis_usd - p.lot_value_usd - washed
+    worth = p.lot_tax_rate * allowed - 2 * params.trading_cost_rate * p.lot_value_usd
+    by_group = np.bincount(p.identical_group[p.lot_security[lots]], weights=worth[lots], minlength=groups)
+    return by_group >= PARTIAL_WASH_MIN_GAIN_USD
+
+
+def _settle_partial_washes(run: _Run, lp: LinearProgram, x: np.ndarray, objective: float, loss_lot: np.ndarray,
+                           base_ub: np.ndarray) -> tuple[np.ndarray, float, int]:
+    """Check the LP's price of its partial wash sales against the exact one. The LP credits a freed
+    lot's loss × (1 − ω_g), exact when its group's older loss lots are sold whole; when it sold part
+    of a group and the exact disallowed loss costs more than PARTIAL_WASH_MIN_GAIN_USD above that
+    price, or the recognized gains break a budget, those groups are frozen again (their buys
+    reopened) and the household solved once more; the better of the two by the exact objective is
+    kept (within the budgets, the cap and, for drift-first households, the drift). Returns
+    (x, objective, solves)."""
+    p, lay, params = run.p, run.lay, run.params
+    if p.partial_wash_groups is None:
+        return x, objective, 0
+    mispriced = _mispriced_groups(p, x[lay.u] / p.price_usd[p.lot_security])
+    broken = _budget_broken(p, lay, x, lp.ub, params)
+    if broken:
+        mispriced |= _groups_where(p, p.lot_partly_washable & (x[lay.u] > params.dust_usd))
+    mispriced &= p.partial_wash_groups
+    if not mispriced.any():
+        return x, objective, 0
+    ub = lp.ub.copy()
+    ub[lay.index(lay.u)[p.lot_partly_washable & mispriced[p.identical_group[p.lot_security]]]] = 0.0
+    _reopen_buys(p, lay, ub, base_ub, mispriced)
+    try:
+        x2, objective2, solves = _solve_with_priority(run, lp.with_bounds(ub=ub))
+    except (HouseholdInfeasible, SolverFailure):
+        return x, objective, 0
+    weights = drift_term(p, lay, params) + risk_term(p, lay, params) + overshoot_term(p, lay, params)
+    drift_ok = not (p.drift_first or params.priority == "drift_first") or \
+        float(weights @ x2) <= float(weights @ x) + 1e-7 * p.total_value_usd * weights.max(initial=0.0)
+    usable = not _wash_conflicts(p, lay, x2, loss_lot, params.dust_usd).any() and drift_ok \
+        and (run.cap_broken(x) or not run.cap_broken(x2))
+    broken2 = _budget_broken(p, lay, x2, ub, params)
+    better = (broken and not broken2) or (broken == broken2 and _washed_cost(run, lp, x2) < _washed_cost(run, lp, x))
+    if usable and better:
+        lp.ub[:] = ub
+        return x2, objective2, solves
+    return x, objective, solves
+
+
+def _mispriced_groups(p: HouseholdProblem, sold_shares: np.ndarray) -> np.ndarray:
+    """Groups (bool per group) whose exact disallowed loss costs more than PARTIAL_WASH_MIN_GAIN_USD
+    above what the LP priced (τ_l × the difference, summed over the group's lots)."""
+    extra = p.lot_tax_rate * (disallowed_loss_usd(p, sold_shares) - priced_disallowed_usd(p, sold_shares))
+    by_group = np.bincount(p.identical_group[p.lot_security], weights=extra,
+                           minlength=p.identical_group.max(initial=-1) + 1)
+    return by_group > PARTIAL_WASH_MIN_GAIN_USD
+
+
+def _groups_where(p: HouseholdProblem, lots: np.ndarray) -> np.ndarray:
+    """bool per identical group: some lot of ``lots`` (bool[L]) is in it."""
+    out = np.zeros(p.identical_group.max(initial=-1) + 1, dtype=bool)
+    out[p.identical_group[p.lot_security[lots]]] = True
+    return out
+
+
+def _washed_cost(run: _Run, lp: LinearProgram, x: np.ndarray) -> float:
+    """The objective of ``x`` with its partial wash sales' exact disallowed loss in place of the LP's
+    price of it (at τ_l), and the risk cost as the square it stands for."""
+    p, lay = run.p, run.lay
+    sold = x[lay.u] / p.price_usd[p.lot_security]
+    extra = disallowed_loss_usd(p, sold) - priced_disallowed_usd(p, sold)
+    base = _exact_objective(run, lp, x) if p.has_risk_model else float(lp.c @ x)
+    return base + float(p.lot_tax_rate @ extra)
+
+
+def _budget_broken(p: HouseholdProblem, lay: Layout, x: np.ndarray, ub: np.ndarray, params: SolveParams) -> bool:
+    """The trades of ``x`` exceed a budget by more than a cent on their recognized gain (a washed
+    loss is no loss this year)."""
+    u = _clean(x[lay.u], ub[lay.u], params.dust_usd)
+    v = _clean(x[lay.v], ub[lay.v], params.dust_usd)
+    bought = np.flatnonzero(v)
+    sol = HouseholdSolution(p, u, lay.buy_account[bought], lay.buy_security[bought], v[bought], 0.0, 0)
+    return bool(budget_overshoots(sol, tolerance_usd=0.01))
 
 
 def _exact_objective(run: _Run, lp: LinearProgram, x: np.ndarray) -> float:

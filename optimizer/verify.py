@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optimizer.ledger.partial_wash import disallowed_loss_usd
 from optimizer.ledger.proof import wash_sales_created
 from optimizer.problem import SolveParams
 from optimizer.result import HouseholdSolution, tracking_error_after
@@ -70,9 +71,11 @@ def verify(sol: HouseholdSolution) -> list[str]:
     # gain of a break-even lot (one bought today at today's price) is ±1e-13 of float noise, not a loss.
     # Only a taxable loss counts: a loss inside an IRA has no tax effect, so it washes nothing.
     loss_sale = (sold > 0) & (p.lot_basis_usd > p.lot_value_usd) & p.account_taxable[p.lot_account]
+    # An older lot of a group bought within 30 days may be sold as a partial wash sale: the ledger
+    # proof below checks the loss it disallows is the one the solution states.
     problems += [
         f"loss sale of lot {p.lot_ids[i]} ({p.security_ids[p.lot_security[i]]}): bought within the last 30 days (wash sale)"
-        for i in np.flatnonzero(loss_sale & p.lot_loss_sale_window)
+        for i in np.flatnonzero(loss_sale & p.lot_loss_sale_window & ~p.lot_partly_washable)
     ]
     both = set(group[sol.buy_security].tolist()) & set(group[p.lot_security[loss_sale]].tolist())
     problems += [
@@ -85,11 +88,13 @@ def verify(sol: HouseholdSolution) -> list[str]:
 
 def budget_overshoots(sol: HouseholdSolution, tolerance_usd: float = 0.0) -> list[tuple[str, str, float]]:
     """(what, which budget, dollars over) for every budget the trades exceed by more than ``tolerance_usd``,
-    from the trade list: realized gain = proceeds − pro-rata basis of the shares sold."""
+    from the trade list: recognized gain = proceeds − pro-rata basis of the shares sold + the loss a
+    partial wash sale disallows (no loss this year)."""
     p = sol.problem
     sold = sol.lot_sold_shares
     price = p.price_usd
     gain = sold * price[p.lot_security] - np.divide(sold, p.lot_quantity_shares) * p.lot_basis_usd
+    gain = gain + disallowed_loss_usd(p, sold)
     taxable = p.account_taxable[p.lot_account]
     out = []
     net_gain = float(gain[taxable].sum())

@@ -6,7 +6,9 @@
   independently of the optimizer's own verification: each account's cash after its trades stays
   at or above its minimum; no sell exceeds the shares its lots hold; no buy of a security (or of
   its substantially identical group) sold at a loss in the last 30 days, and no loss sale of one
-  bought in the last 30 days or in this run, in any account of the household, IRAs included; no
+  bought in the last 30 days or in this run, in any account of the household, IRAs included — save
+  a lot held more than 30 days sold as a partial wash sale whose stated disallowed loss is the one
+  Publication 550 gives (recomputed from the day's lots and transactions); no
   buy or sale of a security a mandate in force forbids (data_contracts.mandates).
 - **review queue**: one row per household that needs a human, most urgent first: held back by bad
   input (100), a failed pre-trade check (95), infeasible or failed verification (90), solved only
@@ -19,13 +21,15 @@ quantity × price, as the optimizer's verification does, within its cash toleran
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from data_contracts.config import RunConfig
 from data_contracts.mandate_rules import located, screened
 from data_contracts.validation import ValidatedDay
 from optimizer.verify import CASH_TOLERANCE_USD
-from tasks.problems import wash_sale_windows
+from tasks.problems import WASH_WINDOW_DAYS, recent_bought_shares, wash_sale_windows
 
 SHARE_TOLERANCE = 1e-6
 
@@ -81,15 +85,50 @@ def pre_trade_checks(trades: pl.DataFrame, lot_sales: pl.DataFrame, day: Validat
     losses = lot_sales.filter(pl.col("taxable") & (pl.col("gain_usd").round(2) < 0)).join(group, on="security_id", how="left").with_columns(
         pl.coalesce("group", "security_id").alias("group"))
     bad_losses = losses.join(pl.concat([bought, run_buys]).unique(), on=["household_id", "group"], how="semi")
+    # A lot held more than 30 days may be sold as a partial wash sale: it passes when the loss it states
+    # disallowed is what Publication 550 disallows, recomputed here from the day's files.
+    partial = _partial_wash_rows(bad_losses, day, t, group)
+    bad_losses = bad_losses.join(partial.filter(pl.col("agrees")), on="lot_id", how="anti")
     flagged = pl.concat([bad_buys.select("account_id", pl.format("buy of {} within 30 days of a loss sale", "security_id").alias("why")),
                          bad_losses.select("account_id", pl.format("loss sale of lot {} ({}) within 30 days of a buy", "lot_id",
-                                                                   "security_id").alias("why"))])
+                                                                   "security_id").alias("why")),
+                         partial.filter(~pl.col("agrees")).select("account_id", pl.format(
+                             "lot {} ({}) states ${} of its loss washed, Publication 550 disallows ${}", "lot_id",
+                             "security_id", pl.col("wash_disallowed_usd").round(2), pl.col("expected_usd").round(2))
+                             .alias("why"))])
     flagged = flagged.group_by("account_id").agg(pl.col("why").str.join("; "))
     wash = per_account.join(flagged, on="account_id", how="left")
     wash_rows = _check(wash, "wash_sale_window", pl.col("why").is_not_null(),
                        pl.col("why").fill_null("no buy within 30 days of a loss sale, no loss sale within 30 days of a buy"))
     return pl.concat([cash_rows, lot_rows, wash_rows, _restriction_rows(trades, day, per_account)]).sort(
         "household_id", "account_id", "check")
+
+
+def _partial_wash_rows(losses: pl.DataFrame, day: ValidatedDay, run_trades: pl.DataFrame,
+                       group: pl.DataFrame) -> pl.DataFrame:
+    """Loss sales of lots held more than 30 days in groups bought within the last 30 days (not by
+    this run), with the loss a partial wash sale disallows: the group's replacement shares R (its
+    lots acquired in the window; not known — the whole loss — when the transactions show more
+    bought, or one states no quantity) matched to the sold shares in the order they were acquired,
+    then lot id (Treas. Reg. §1.1091-1). Columns: the sale's, expected_usd, agrees (within a cent)."""
+    since = day.as_of - dt.timedelta(days=WASH_WINDOW_DAYS)
+    run_groups = run_trades.filter(pl.col("side") == "buy").select("household_id", "group").unique()
+    old = losses.filter(pl.col("acquisition_date") < since).join(run_groups, on=["household_id", "group"], how="anti")
+    lot_shares = day.lots.filter(pl.col("acquisition_date") >= since).join(group, on="security_id", how="left").group_by(
+        "household_id", pl.coalesce("group", "security_id").alias("group")).agg(pl.col("quantity_shares").sum().alias("lot_r"))
+    tx_shares = recent_bought_shares(day).join(group, on="security_id", how="left").group_by(
+        "household_id", pl.coalesce("group", "security_id").alias("group")).agg(
+        pl.when(pl.col("shares").is_nan().any()).then(float("inf")).otherwise(pl.col("shares").sum()).alias("tx_r"))
+    lot_r, tx_r = pl.col("lot_r").fill_null(0.0), pl.col("tx_r").fill_null(0.0)
+    r = lot_shares.join(tx_shares, on=["household_id", "group"], how="full", coalesce=True).select(
+        "household_id", "group", pl.when(tx_r > lot_r * (1 + 1e-9) + 1e-9).then(float("inf")).otherwise(lot_r).alias("r"))
+    ordered = old.join(r, on=["household_id", "group"], how="left").with_columns(pl.col("r").fill_null(0.0)).sort(
+        "household_id", "group", "acquisition_date", "lot_id")
+    before = pl.col("quantity_shares").cum_sum().over("household_id", "group") - pl.col("quantity_shares")
+    matched = pl.min_horizontal(pl.max_horizontal(pl.col("r") - before, pl.lit(0.0)), pl.col("quantity_shares"))
+    return ordered.with_columns(
+        (matched * -pl.col("gain_usd") / pl.col("quantity_shares")).alias("expected_usd")).with_columns(
+        ((pl.col("expected_usd") - pl.col("wash_disallowed_usd")).abs() <= 0.01).fill_null(False).alias("agrees"))
 
 
 RESTRICTED_SIDE = {"never_buy": "buy", "never_hold": "buy", "never_sell": "sell"}  # never_trade: both sides

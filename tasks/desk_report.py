@@ -91,6 +91,7 @@ def desk_report_html(title: str, figures: list[tuple[str, str]], outputs: dict[s
     queue = masked(outputs["review_queue"].head(REVIEW_ROWS), account_ids)
     links = " · ".join(f'<a href="{name}">{name}</a>' for name in LINKED_FILES)
     washes = int(tax["wash_sales_avoided"].sum()) if tax.height else 0
+    washed = float(tax["wash_disallowed_usd"].sum()) if tax.height else 0.0
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{CSS}</style></head><body>
 <h1>{escape(title)}</h1>
@@ -102,7 +103,9 @@ holds everything beyond it.</p>
 {drift_chart}
 <h2>Taxes saved against a tax-naive rebalance</h2>
 <p class="note">The naive rebalance brings each account exactly to the same model, sells lots first in, first out
-and knows no tax; it would create {washes:,} wash sales. Savings are priced on each household's year to date
+and knows no tax; it would create {washes:,} wash sales. Lotwise's partial wash sales (older loss lots sold
+while a few shares bought in the last 30 days are held) disallow {money(washed)} of loss, moved into those
+shares' basis. Savings are priced on each household's year to date
 (tax_report.csv); a loss carried forward counts at {config.carryforward_value:g} × the long-term rate.</p>
 {tax_chart}
 <h2>Turnover</h2>

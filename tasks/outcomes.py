@@ -57,12 +57,13 @@ def solution_frames(solutions: list[HouseholdSolution], custodian_of: dict[str, 
         sold = sol.lot_sold_shares
         lots = np.flatnonzero(sold > 0)
         gain = sol.realized_gain_usd
+        washed = sol.lot_disallowed_usd
         long_term = p.lot_long_term
         for i in lots:
             a, s = p.lot_account[i], p.lot_security[i]
             sales.append((p.household_id, p.account_ids[a], p.lot_ids[i], p.security_ids[s],
                           p.lot_acquired[i].astype(dt.date), float(sold[i]), float(sol.lot_sold_usd[i] - gain[i]),
-                          float(sol.lot_sold_usd[i]), float(gain[i]), "long" if long_term[i] else "short",
+                          float(sol.lot_sold_usd[i]), float(gain[i]), float(washed[i]), "long" if long_term[i] else "short",
                           bool(p.account_taxable[a])))
         keys = sorted({(p.lot_account[i], p.lot_security[i]) for i in lots})
         for a, s in keys:
@@ -84,10 +85,13 @@ def solution_frames(solutions: list[HouseholdSolution], custodian_of: dict[str, 
     sales_df = pl.DataFrame(sales, orient="row", schema={
         "household_id": pl.String, "account_id": pl.String, "lot_id": pl.String, "security_id": pl.String,
         "acquisition_date": pl.Date, "quantity_shares": pl.Float64, "basis_usd": pl.Float64, "proceeds_usd": pl.Float64,
-        "gain_usd": pl.Float64, "term": pl.String, "taxable": pl.Boolean})
+        "gain_usd": pl.Float64, "wash_disallowed_usd": pl.Float64, "term": pl.String, "taxable": pl.Boolean})
+    # What the year's return sees: a loss a partial wash sale disallows is no loss now (it moves into
+    # the replacement shares' basis).
+    recognized = pl.col("gain_usd") + pl.col("wash_disallowed_usd")
     by_account = sales_df.group_by("household_id", "account_id", "taxable").agg(
-        pl.col("gain_usd").filter(pl.col("term") == "short").sum().alias("st_gain_usd"),
-        pl.col("gain_usd").filter(pl.col("term") == "long").sum().alias("lt_gain_usd"),
+        recognized.filter(pl.col("term") == "short").sum().alias("st_gain_usd"),
+        recognized.filter(pl.col("term") == "long").sum().alias("lt_gain_usd"),
     ).sort("household_id", "account_id")
     rates = {sol.problem.household_id: (sol.problem.short_term_rate, sol.problem.long_term_rate) for sol in solutions}
     by_household = by_account.filter("taxable").group_by("household_id").agg(

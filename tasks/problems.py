@@ -49,6 +49,19 @@ def wash_sale_windows(day: ValidatedDay) -> tuple[pl.DataFrame, pl.DataFrame]:
     return loss_sales, buys
 
 
+def recent_bought_shares(day: ValidatedDay) -> pl.DataFrame:
+    """Per household and security: shares acquired (bought, dividends reinvested) in the last 30 days
+    in any account, per the transactions — the replacement shares of a partial wash sale; NaN when
+    one of those acquisitions does not state its quantity (the count is then not known)."""
+    since = day.as_of - dt.timedelta(days=WASH_WINDOW_DAYS)
+    acquired = day.transactions.filter(pl.col("trade_date").is_between(since, day.as_of)
+                                       & pl.col("transaction_type").is_in(ACQUISITIONS))
+    return acquired.join(day.accounts.select("account_id", "household_id"), on="account_id", how="semi").group_by(
+        "household_id", "security_id").agg(
+        pl.when(pl.col("quantity_shares").is_null().any()).then(float("nan"))
+        .otherwise(pl.col("quantity_shares").sum()).alias("shares"))
+
+
 def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfig) -> list[HouseholdProblem]:
     ids = pl.Series(household_ids, dtype=pl.String).implode()
     sec = day.securities.join(day.prices.select("security_id", "close_usd"), on="security_id", how="left").with_columns(
@@ -59,13 +72,15 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     lots = day.lots.filter(pl.col("household_id").is_in(ids)).sort("account_id", "security_id", "lot_id")
     targets = hh.select("household_id", "model_id").join(day.models, on="model_id")
     loss_sales, buys = wash_sale_windows(day)
-    loss_sales, buys = (x.filter(pl.col("household_id").is_in(ids)) for x in (loss_sales, buys))
+    bought = recent_bought_shares(day)
+    loss_sales, buys, bought = (x.filter(pl.col("household_id").is_in(ids)) for x in (loss_sales, buys, bought))
 
     mandates = located(screened(day.mandates.filter(pl.col("household_id").is_in(ids)), day.securities), accounts,
                        day.securities)
     parts = {name: {k[0]: v for k, v in frame.partition_by("household_id", as_dict=True).items()}
              for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
-                                 ("loss_sales", loss_sales), ("buys", buys), ("mandates", mandates))}
+                                 ("loss_sales", loss_sales), ("buys", buys), ("bought", bought),
+                                 ("mandates", mandates))}
     sec_row = {s: i for i, s in enumerate(sec["security_id"].to_list())}
     sec_exposure, exposure_names = _exposure_matrix(sec)
     sec_price = sec["close_usd"].to_numpy()
@@ -85,7 +100,8 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
     catalog = ProductCatalog.of(day.securities, day.prices, day.models) \
         if mandates.filter(pl.col("rule") == "product_preference").height else None
     empty = {name: frame.clear() for name, frame in (("accounts", accounts), ("lots", lots), ("targets", targets),
-                                                      ("loss_sales", loss_sales), ("buys", buys), ("mandates", mandates))}
+                                                      ("loss_sales", loss_sales), ("buys", buys), ("bought", bought),
+                                                      ("mandates", mandates))}
     problems = []
     for row in hh.sort("household_id").iter_rows(named=True):
         h = row["household_id"]
@@ -97,7 +113,8 @@ def build_problems(day: ValidatedDay, household_ids: list[str], config: RunConfi
         cap = None if risk is None else tightest(config.max_tracking_error, tracking_error_cap(mine) if mine.height else None)
         problem = _problem(row, get("accounts"), get("lots"), get("targets"), get("loss_sales"), get("buys"),
                            sec_row, sec_price, sec_class, sec_group, sec_exposure, exposure_names, sec_substitute,
-                           sec_substitute_cost, day.as_of, config, risk=risk, max_tracking_error=cap, **personal)
+                           sec_substitute_cost, day.as_of, config, risk=risk, max_tracking_error=cap,
+                           bought=get("bought"), **personal)
         problems.append(with_mandates(problem, mine, sec_sector, sec_industry, moved.get(h)))
     return problems
 
@@ -144,7 +161,7 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
              config: RunConfig, risk: SecurityRisk | None = None, max_tracking_error: float | None = None,
              favoured: set[str] = frozenset(), excluded: set[str] = frozenset(),
              own_weights: list[dict[str, float]] | None = None, preferences: list[ProductPreference] | None = None,
-             catalog: ProductCatalog | None = None) -> HouseholdProblem:
+             catalog: ProductCatalog | None = None, bought: pl.DataFrame | None = None) -> HouseholdProblem:
     target = dict(zip(targets["security_id"].to_list(), targets["target_weight"].to_list()))
     cash_target = target.pop(CASH_SECURITY_ID, 0.0)
     if own_weights:  # the household's own class weights (asset allocation, glide path), checked at validation
@@ -167,7 +184,8 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
     group_index = {g: i for i, g in enumerate(sorted(set(groups.tolist())))}
     identical_group = np.array([group_index[g] for g in groups], dtype=np.int64)
     blocked = set(loss_sales["group"].to_list())
-    bought = set(buys["group"].to_list())
+    bought_groups = set(buys["group"].to_list())
+    recent_shares = dict(zip(bought["security_id"].to_list(), bought["shares"].to_list())) if bought is not None else {}
 
     account_ids = accounts["account_id"].to_numpy()
     acc_index = {a: i for i, a in enumerate(account_ids)}
@@ -197,7 +215,8 @@ def _problem(hh: dict, accounts: pl.DataFrame, lots: pl.DataFrame, targets: pl.D
         lot_security=lot_security, lot_quantity_shares=lots["quantity_shares"].to_numpy().astype(float),
         lot_basis_usd=lots["cost_basis_usd"].to_numpy().astype(float),
         lot_acquired=lots["acquisition_date"].to_numpy().astype("datetime64[D]"),
-        lot_loss_sale_blocked=np.array([g in bought for g in groups[lot_security]], dtype=bool) if len(lot_security) else np.zeros(0, bool),
+        lot_loss_sale_blocked=np.array([g in bought_groups for g in groups[lot_security]], dtype=bool) if len(lot_security) else np.zeros(0, bool),
+        recent_bought_shares=np.array([recent_shares.get(s, 0.0) for s in securities], dtype=float),
         short_term_rate=rates.st_gain, long_term_rate=rates.lt_gain,
         short_term_loss_rate=rates.st_loss, long_term_loss_rate=rates.lt_loss,
         location_value=location.reshape(len(kind), len(rows)),

@@ -18,7 +18,8 @@ TAX_REPORT_SCHEMA = {
     "household_id": pl.String, "ytd_st_gain_before_usd": pl.Float64, "ytd_lt_gain_before_usd": pl.Float64,
     "run_st_gain_usd": pl.Float64, "run_lt_gain_usd": pl.Float64, "ytd_st_gain_usd": pl.Float64,
     "ytd_lt_gain_usd": pl.Float64, "est_tax_ytd_usd": pl.Float64, "est_tax_run_usd": pl.Float64,
-    "losses_harvested_usd": pl.Float64, "gains_deferred_usd": pl.Float64, "wash_sales_avoided": pl.Int64,
+    "losses_harvested_usd": pl.Float64, "wash_disallowed_usd": pl.Float64, "gains_deferred_usd": pl.Float64,
+    "wash_sales_avoided": pl.Int64,
     "naive_st_gain_usd": pl.Float64, "naive_lt_gain_usd": pl.Float64, "naive_est_tax_run_usd": pl.Float64,
     "tax_saved_usd": pl.Float64, "tax_saved_harvesting_usd": pl.Float64, "tax_saved_deferral_usd": pl.Float64,
 }
@@ -38,7 +39,7 @@ def tax_report_frame(solutions: list[HouseholdSolution], households: pl.DataFram
         p = sol.problem
         year = tax_year(rows_of[p.household_id], p.as_of.year)
         taxable = p.account_taxable[p.lot_account]
-        lotwise = Realized.of_lots(sol.realized_gain_usd, p.lot_long_term, taxable)
+        lotwise = Realized.of_lots(sol.recognized_gain_usd, p.lot_long_term, taxable)  # washed loss: none now
         naive = naive_rebalance(p)
         naive_realized = Realized.of_lots(naive.realized_gain_usd(p), p.lot_long_term, taxable)
         saved = tax_savings(year, lotwise, naive_realized, config.carryforward_value)
@@ -46,7 +47,7 @@ def tax_report_frame(solutions: list[HouseholdSolution], households: pl.DataFram
         rows.append((
             p.household_id, year.ytd_st_usd, year.ytd_lt_usd, lotwise.net_st_usd, lotwise.net_lt_usd,
             year.ytd_st_usd + lotwise.net_st_usd, year.ytd_lt_usd + lotwise.net_lt_usd, after, after - before,
-            lotwise.st_losses_usd + lotwise.lt_losses_usd,
+            lotwise.st_losses_usd + lotwise.lt_losses_usd, float(sol.lot_disallowed_usd[taxable].sum()),
             (naive_realized.st_gains_usd + naive_realized.lt_gains_usd) - (lotwise.st_gains_usd + lotwise.lt_gains_usd),
             naive.wash_sales, naive_realized.net_st_usd, naive_realized.net_lt_usd,
             year.estimated_tax_usd(naive_realized) - before, saved.total_usd, saved.harvesting_usd, saved.deferral_usd))

@@ -40,18 +40,20 @@ def _day(transactions: list[tuple]) -> ValidatedDay:
                              "min_cash_usd": [100.0]})
     lots = pl.DataFrame({"lot_id": ["L1"], "account_id": ["T"], "household_id": ["H"], "security_id": ["Y"],
                          "quantity_shares": [1.0], "cost_basis_usd": [40.0], "acquisition_date": [dt.date(2020, 1, 2)]})
-    txns = pl.DataFrame(transactions, orient="row", schema={
+    txns = pl.DataFrame([(*t, None)[:8] for t in transactions], orient="row", schema={
         "household_id": pl.String, "account_id": pl.String, "security_id": pl.String, "trade_date": pl.Date,
-        "transaction_type": pl.String, "amount_usd": pl.Float64, "cost_basis_usd": pl.Float64})
+        "transaction_type": pl.String, "amount_usd": pl.Float64, "cost_basis_usd": pl.Float64,
+        "quantity_shares": pl.Float64})
     cash = pl.DataFrame({"account_id": ["T"], "cash_usd": [1000.0]})
     empty = pl.DataFrame()
     return ValidatedDay(AS_OF, sec, empty, empty, empty, accounts, empty, lots, txns, cash,
                         pl.DataFrame(schema=EXCEPTION_SCHEMA), pl.Series([], dtype=pl.String))
 
 
-def _sales(qty: float, gain: float):
+def _sales(qty: float, gain: float, washed_usd: float = 0.0):
     return pl.DataFrame({"household_id": ["H"], "account_id": ["T"], "lot_id": ["L1"], "security_id": ["Y"],
-                         "quantity_shares": [qty], "gain_usd": [gain], "taxable": [True]})
+                         "acquisition_date": [dt.date(2020, 1, 2)], "quantity_shares": [qty], "gain_usd": [gain],
+                         "wash_disallowed_usd": [washed_usd], "taxable": [True]})
 
 
 def _status(checks: pl.DataFrame) -> dict[str, str]:
@@ -103,9 +105,26 @@ def test_a_trade_a_mandate_forbids_fails_the_restricted_securities_check():
 
 
 def test_a_loss_sale_of_something_bought_in_the_window_fails():
-    bought = ("H", "T", "Y", AS_OF - dt.timedelta(days=5), "buy", 50.0, None)
+    bought = ("H", "T", "Y", AS_OF - dt.timedelta(days=5), "buy", 50.0, None)  # how many shares: not stated
     checks = pre_trade_checks(_trades([("H", "T", "Y", "sell", 1.0, 30.0)]), _sales(1.0, -10.0), _day([bought]))
     assert _status(checks)["wash_sale_window"] == "fail"
+
+
+def test_a_partial_wash_sale_passes_only_with_the_loss_publication_550_disallows():
+    # Lot L1 (held since 2020) sells 1 share at a $10 loss; 0.4 share of Y was bought 5 days ago, so
+    # 0.4 of the share sold is matched: 0.4 × $10 = $4 is disallowed, $6 stays a loss.
+    bought = ("H", "T", "Y", AS_OF - dt.timedelta(days=5), "buy", 20.0, None, 0.4)
+    day = _day([bought])
+    recent = pl.DataFrame({"lot_id": ["LR"], "account_id": ["T"], "household_id": ["H"], "security_id": ["Y"],
+                           "quantity_shares": [0.4], "cost_basis_usd": [20.0], "acquisition_date": [bought[3]]})
+    day = dataclasses.replace(day, lots=pl.concat([day.lots, recent]))
+    trades = _trades([("H", "T", "Y", "sell", 1.0, 30.0)])
+    assert _status(pre_trade_checks(trades, _sales(1.0, -10.0, washed_usd=4.0), day))["wash_sale_window"] == "pass"
+    # Without the lot of that purchase the replacement shares are not known: the whole loss counts.
+    assert _status(pre_trade_checks(trades, _sales(1.0, -10.0, washed_usd=4.0), _day([bought])))["wash_sale_window"] == "fail"
+    wrong = pre_trade_checks(trades, _sales(1.0, -10.0, washed_usd=0.0), day)
+    row = wrong.filter(pl.col("check") == "wash_sale_window").row(0, named=True)
+    assert row["status"] == "fail" and "states $0.0 of its loss washed, Publication 550 disallows $4.0" in row["detail"]
 
 
 def test_review_queue_puts_held_households_first():

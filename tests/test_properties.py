@@ -92,7 +92,21 @@ def test_every_solution_keeps_every_rule(p, params):
     age = (np.datetime64(AS_OF, "D") - p.lot_acquired).astype(int)
     recent = (age <= 30) | p.lot_loss_sale_blocked  # bought within 30 days, per lot dates or transactions
     recent_groups = set(p.identical_group[p.lot_security[recent]].tolist())
-    assert not recent_groups & set(p.identical_group[p.lot_security[loss_sold]].tolist())
+    # In such a group only a lot held more than 30 days may be sold at a loss, and only when the
+    # replacement shares are known (here: the recent lots' own); its stated disallowed loss is
+    # Publication 550's: the replacement shares matched to the sold shares in acquisition order.
+    in_window = loss_sold & np.isin(p.identical_group[p.lot_security], list(recent_groups))
+    expected = np.zeros(p.n_lots)
+    for g in set(p.identical_group[p.lot_security[in_window]].tolist()):
+        members = (p.identical_group[p.lot_security] == g)
+        replacements = p.lot_quantity_shares[members & (age <= 30)].sum()
+        assert replacements > 0  # a group flagged with no visible purchase is never sold at a loss
+        for i in sorted(np.flatnonzero(in_window & members), key=lambda i: (p.lot_acquired[i], p.lot_ids[i])):
+            assert age[i] > 30  # a recent lot is itself a replacement: never sold at a loss
+            matched = min(replacements, sold[i])
+            replacements -= matched
+            expected[i] = matched * (p.lot_basis_usd[i] / p.lot_quantity_shares[i] - p.price_usd[p.lot_security[i]])
+    np.testing.assert_allclose(sol.lot_disallowed_usd, expected, rtol=1e-9, atol=1e-9)
     # Never a buy and a loss sale of the same identical group in one run, across accounts.
     assert not bought_groups & set(p.identical_group[p.lot_security[loss_sold]].tolist())
     assert verify(sol) == []

@@ -85,7 +85,9 @@ def test_lotwise_never_creates_a_wash_sale_on_random_histories(seed):
     setup = from_prices(prices, dt.date(2019, 6, 3), 500_000.0, weights={t: 1.0 for t in prices.tickers[:6]})
     sim = simulate(setup, prices, SimOptions(dt.date(2019, 6, 3), dt.date(2020, 12, 31), every="week",
                                              strategies=("lotwise",), flow_usd=-20_000.0, flow_every="quarter"))
-    assert sim.wash_sale_lines.height == 0
+    # Every disallowed loss is one the optimizer chose and stated (a partial wash sale), never more.
+    lines = sim.wash_sale_lines
+    assert (lines["disallowed_usd"] <= lines["stated_usd"] + 0.01).all()
     path = sim.path.sort("date")
     assert (path["value_usd"] > 0).all()
 
@@ -185,7 +187,8 @@ def test_firm_households_start_from_their_lots_with_their_mandates(small_firm):
     lots_value = sum(q * close[s] for s, q in setup.start_lots.select("security_id", "quantity_shares").iter_rows())
     assert first.filter(pl.col("strategy") == "lotwise")["value_before_usd"].sum() == pytest.approx(
         lots_value + sum(setup.start_cash_usd.values()))
-    assert sim.wash_sale_lines.filter(pl.col("strategy") == "lotwise").height == 0
+    from tasks.simulation.engine import UNSTATED_WASH  # a partial wash sale it chose is stated, and allowed
+    assert sim.wash_sale_lines.filter((pl.col("strategy") == "lotwise") & UNSTATED_WASH).height == 0
     # Lots acquired after the start cannot be started from; a price-file model replaces the firm's.
     with pytest.raises(SetupError, match="acquired after the start date"):
         from_firm(small_firm, AS_OF, prices, AS_OF - dt.timedelta(days=30), ids, "lots")

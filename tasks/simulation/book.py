@@ -45,7 +45,7 @@ class YearFigures:
     withdrawals_usd: float = 0.0
     sold_usd: float = 0.0
     bought_usd: float = 0.0
-    wash_sales: int = 0  # sale lines with a disallowed loss
+    wash_sales: int = 0  # sale lines with a disallowed loss the strategy did not state (partial ones it chose are not)
 
 
 @dataclass
@@ -64,6 +64,8 @@ class HouseholdBook:
     log_days: int = LOG_DAYS
     carry_value: float = 0.8  # value of a loss dollar carried forward, × the long-term rate (RunConfig)
     years: dict[int, YearFigures] = field(default_factory=dict)
+    # (trade date, lot id) → loss the strategy stated its partial wash sale disallows (Decision.washed)
+    stated_washes: dict[tuple[dt.date, str], float] = field(default_factory=dict)
     _open_years: dict[int, int] = field(default_factory=dict)  # year → index of its first sale line
     _dividends: dict[int, float] = field(default_factory=dict)  # taxable dividends per open year
     _settled_carry: dict[int, tuple[float, float]] = field(default_factory=dict)  # (ST, LT) carried into a year
@@ -142,7 +144,7 @@ class HouseholdBook:
         f.st_gain_usd, f.lt_gain_usd = n.st_gains_usd - n.st_losses_usd, n.lt_gains_usd - n.lt_losses_usd
         f.losses_harvested_usd = sum(max(-s.recognized_gain_usd, 0.0) for s in lines)
         f.wash_sales = sum(1 for s in self.ledger.sales[self._open_years[year]:] if s.trade_date.year == year
-                           and s.disallowed_usd > 0)
+                           and s.disallowed_usd > self.stated_washes.get((s.trade_date, s.lot_id), 0.0) + 0.01)
         self._settled_carry[year + 1] = (n.st_carryover_out_usd, n.lt_carryover_out_usd)
         del self._open_years[year]
         self._final.pop(year, None)
@@ -187,10 +189,16 @@ class HouseholdBook:
 
     # ------------------------------------------------------------ trades
     def execute(self, day: dt.date, close: dict[str, float], sells: list[tuple[str, float]],
-                buys: list[tuple[str, str, float]]) -> None:
-        """Sells (lot id, shares) then buys (account, security, shares), all at ``day``'s close."""
+                buys: list[tuple[str, str, float]], stated_washes: dict[str, float] | None = None) -> None:
+        """Sells (lot id, shares) then buys (account, security, shares), all at ``day``'s close. The
+        sells go in the order their lots were acquired (Treas. Reg. §1.1091-1(b): shares disposed of
+        together are matched to replacements earliest acquired first), by the date the optimizer saw
+        (``lot_rows``: a replacement's moved back by a wash sale), as it priced them;
+        ``stated_washes`` (lot id → disallowed loss the strategy expects) is kept beside the ledger's."""
         f = self.figures(day.year)
-        for lot_id, shares in sells:
+        for lot_id, usd in (stated_washes or {}).items():
+            self.stated_washes[(day, lot_id)] = usd
+        for lot_id, shares in sorted(sells, key=lambda sell: (self.ledger.lots[sell[0]].holding_start, sell[0])):
             lot = self.ledger.lots[lot_id]
             shares = min(shares, lot.quantity)
             lines = self.ledger.apply(LedgerEvent(None, day, self.household_id, lot.account, lot.account_type,

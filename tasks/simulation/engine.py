@@ -63,7 +63,7 @@ class SimRun:
     path: pl.DataFrame
     years: pl.DataFrame
     daily: pl.DataFrame  # per strategy × household × trading day: V_{t−1}, V_t, the model's return (tasks.simulation.risk)
-    wash_sale_lines: pl.DataFrame  # every sale line with a disallowed loss
+    wash_sale_lines: pl.DataFrame  # every sale line with a disallowed loss, and what the strategy stated for it
     notes: list[str]
     seconds: dict[str, float]  # per strategy: wall time of its whole run
     rebalances: int  # household rebalances per strategy
@@ -109,7 +109,8 @@ def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimR
             years += [dict(strategy=strategy, household_id=book.household_id, year=y, **dataclasses.asdict(f))
                       for y, f in sorted(book.years.items())]
             washes += [dict(strategy=strategy, household_id=book.household_id, account_id=s.account, security_id=s.security,
-                            lot_id=s.lot_id, trade_date=s.trade_date, disallowed_usd=s.disallowed_usd)
+                            lot_id=s.lot_id, trade_date=s.trade_date, disallowed_usd=s.disallowed_usd,
+                            stated_usd=book.stated_washes.get((s.trade_date, s.lot_id), 0.0))
                        for s in book.ledger.sales if s.disallowed_usd > 0]
         seconds[strategy] = time.perf_counter() - started
         daily += run.daily
@@ -120,7 +121,10 @@ def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimR
 
 
 _WASH_SCHEMA = {"strategy": pl.String, "household_id": pl.String, "account_id": pl.String, "security_id": pl.String,
-                "lot_id": pl.String, "trade_date": pl.Date, "disallowed_usd": pl.Float64}
+                "lot_id": pl.String, "trade_date": pl.Date, "disallowed_usd": pl.Float64, "stated_usd": pl.Float64}
+# A disallowed loss the strategy did not state (beyond a cent) is a wash sale it created unawares; one it
+# stated is a partial wash sale it chose and priced (Publication 550: only the matched shares' loss).
+UNSTATED_WASH = pl.col("disallowed_usd") > pl.col("stated_usd") + 0.01
 
 
 def _check_prices(setup: SimSetup, prices: PriceHistory, first_row: int) -> None:
@@ -202,7 +206,7 @@ class _StrategyRun:
         if decision.infeasible:  # no trades, as on the desk; the tax stays due, the withdrawal is not paid
             self.notes.append(f"{self.strategy} {p.household_id} {day}: no trades: {decision.infeasible}")
             withdrawal = tax = 0.0
-        b.execute(day, close, decision.sells, decision.buys)
+        b.execute(day, close, decision.sells, decision.buys, stated_washes=decision.washed)
         b.withdraw(day, withdrawal, tax)
         b.tax_due_usd -= tax
         holdings, cash = _holdings(b, p)

@@ -2,7 +2,7 @@
 
 Written to the output folder: ``summary.csv`` (per strategy), ``yearly.csv`` (per strategy and
 year), ``path.csv`` (per strategy and rebalance date, households summed), ``households.csv`` (per
-strategy, household and rebalance date), ``wash_sales.csv`` (every disallowed loss),
+strategy, household and rebalance date), ``wash_sales.csv`` (every disallowed loss, beside what the strategy stated),
 ``daily.csv`` (per strategy, household and trading day: values and the model portfolio's return,
 what the realized tracking error is computed from), ``substitutes.csv`` (how substitutes were
 chosen from the price history, with the correlation of each and, for a ticker left without one,
@@ -57,7 +57,8 @@ SUMMARY_COLUMNS = {
     "ex_ante_tracking_error_mean": ("ex-ante TE, mean", _pct), "ex_ante_tracking_error_max": ("ex-ante TE, max", _pct),
     "taxes_usd": ("taxes", _usd), "losses_harvested_usd": ("losses harvested", _usd),
     "gains_deferred_usd": ("gains deferred (end)", _usd), "liquidation_usd": ("after-tax liquidation value", _usd),
-    "turnover_annual": ("turnover / year", _pct), "wash_sales": ("wash sales", str),
+    "turnover_annual": ("turnover / year", _pct), "wash_sales": ("wash sales (unstated)", str),
+    "partial_wash_sales": ("partial wash sales (chosen, priced)", str),
     "seconds_per_rebalance": ("s per household rebalance", lambda v: f"{v:.4f}"),
 }
 YEAR_COLUMNS = {
@@ -67,7 +68,7 @@ YEAR_COLUMNS = {
     "taxes_usd": ("taxes", _usd), "losses_harvested_usd": ("losses harvested", _usd),
     "gains_deferred_usd": ("gains deferred", _usd), "realized_tracking_error": ("realized TE", _pct),
     "ex_ante_tracking_error_mean": ("ex-ante TE, mean", _pct), "turnover": ("turnover", _pct),
-    "wash_sales": ("wash sales", str),
+    "wash_sales": ("wash sales (unstated)", str),
 }
 SUBSTITUTE_COLUMNS = {
     "ticker": ("ticker", str), "substitute": ("substitute", str), "correlation": ("correlation", lambda v: f"{v:.3f}"),

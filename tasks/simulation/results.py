@@ -44,7 +44,7 @@ import numpy as np
 import polars as pl
 
 from optimizer.risk_estimate import TRADING_DAYS_PER_YEAR
-from tasks.simulation.engine import SimRun
+from tasks.simulation.engine import UNSTATED_WASH, SimRun
 
 SUM_COLUMNS = ("value_before_usd", "deposit_usd", "withdrawal_usd", "tax_paid_usd", "value_usd", "liquidation_usd",
                "unrealized_gain_usd", "sold_usd", "bought_usd")
@@ -214,7 +214,9 @@ def summary(run: SimRun, path: pl.DataFrame, years: pl.DataFrame) -> pl.DataFram
             gains_deferred_usd=float(p["unrealized_gain_usd"][-1]), end_value_usd=float(p["value_usd"][-1]),
             liquidation_usd=float(p["liquidation_usd"][-1]), after_tax_return_annualized=irr(dates, flows),
             turnover_annual=float(p["sold_usd"].sum() / p["value_usd"].mean() / span),
-            wash_sales=int(run.wash_sale_lines.filter(pl.col("strategy") == strategy).height),
+            wash_sales=int(run.wash_sale_lines.filter((pl.col("strategy") == strategy) & UNSTATED_WASH).height),
+            partial_wash_sales=int(run.wash_sale_lines.filter((pl.col("strategy") == strategy)
+                                                              & (pl.col("stated_usd") > 0)).height),
             seconds_per_rebalance=run.seconds.get(strategy, 0.0) / max(run.rebalances, 1)))
     out = pl.DataFrame(rows)
     out = out.join(realized_tracking_error(run.daily), on="strategy", how="left", maintain_order="left") \

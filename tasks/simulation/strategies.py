@@ -13,7 +13,7 @@ and buys are scaled down where a dropped sale leaves the account short of its ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -33,6 +33,7 @@ class Decision:
     sells: list[tuple[str, float]]  # (lot id, shares)
     buys: list[tuple[str, str, float]]  # (account id, security id, shares)
     infeasible: str | None = None  # why no trade list was found (then none is made, as on the desk)
+    washed: dict[str, float] = field(default_factory=dict)  # lot id → loss its partial wash sale disallows, as stated
 
 
 def decide(strategy: Strategy, p: HouseholdProblem, params: SolveParams) -> Decision:
@@ -52,7 +53,8 @@ def decide(strategy: Strategy, p: HouseholdProblem, params: SolveParams) -> Deci
     sold = sol.lot_sold_shares
     return Decision([(str(p.lot_ids[i]), float(sold[i])) for i in np.flatnonzero(sold > 0)],
                     [(str(p.account_ids[a]), str(p.security_ids[s]), float(q))
-                     for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares) if q > 0])
+                     for a, s, q in zip(sol.buy_account, sol.buy_security, sol.buy_shares) if q > 0],
+                    washed={str(p.lot_ids[i]): float(sol.lot_disallowed_usd[i]) for i in np.flatnonzero(sol.lot_disallowed_usd > 0)})
 
 
 def _from_dollars(p: HouseholdProblem, lot_sold_usd: np.ndarray, buy_usd: np.ndarray, params: SolveParams) -> Decision:
