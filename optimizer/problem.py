@@ -143,6 +143,8 @@ date and rate this run cannot know.
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
@@ -445,6 +447,14 @@ class HouseholdProblem:
         known = np.isfinite(self.group_replacement_shares)[self.identical_group[self.lot_security]]
         return loss & self.lot_loss_sale_window & (age > 30) & known
 
+    def with_partial_wash_groups(self, groups: np.ndarray) -> "HouseholdProblem":
+        """This problem with ``partial_wash_groups`` set, keeping the arrays already derived (only ω
+        depends on the groups): the solve's copy costs no recomputation."""
+        freed = dataclasses.replace(self, partial_wash_groups=groups)
+        kept = {k: v for k, v in self.__dict__.items() if k in _DERIVED and k != "lot_wash_share"}
+        freed.__dict__.update(kept)
+        return freed
+
     @cached_property
     def lot_wash_share(self) -> np.ndarray:
         """ω per lot (optimizer.ledger.partial_wash.lot_wash_share): 0 unless freed for a partial wash sale."""
@@ -482,3 +492,7 @@ class HouseholdProblem:
         if self.location_value is None:
             return np.zeros((self.n_accounts, self.n_securities))
         return self.location_value
+
+
+# The derived arrays (cached on first use): what ``with_partial_wash_groups`` may carry over.
+_DERIVED = frozenset(k for k, v in vars(HouseholdProblem).items() if isinstance(v, cached_property))

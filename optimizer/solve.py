@@ -39,7 +39,7 @@ def solve_household(p: HouseholdProblem, params: SolveParams = SolveParams()) ->
     # Older loss lots of groups bought in the last 30 days, worth a partial wash sale: freed, priced.
     washable = _partial_wash_groups(p, params)
     if washable.any():
-        p = dataclasses.replace(p, partial_wash_groups=washable)
+        p = p.with_partial_wash_groups(washable)
     lay, lp = build_lp(p, params)
     _check_cash_can_be_met(p, lay, lp)
     # A loss sold inside an IRA has no tax effect, so it is no wash sale: only taxable loss lots count.
@@ -162,7 +162,9 @@ def _settle_partial_washes(run: _Run, lp: LinearProgram, x: np.ndarray, objectiv
     if p.partial_wash_groups is None:
         return x, objective, 0
     mispriced = _mispriced_groups(p, x[lay.u] / p.price_usd[p.lot_security])
-    broken = _budget_broken(p, lay, x, lp.ub, params)
+    # Only a gain or tax budget sees a washed loss (the turnover budget counts dollars traded).
+    has_budget = p.gain_budget_usd is not None or p.tax_budget_usd is not None
+    broken = has_budget and _budget_broken(p, lay, x, lp.ub, params)
     if broken:
         mispriced |= _groups_where(p, p.lot_partly_washable & (x[lay.u] > params.dust_usd))
     mispriced &= p.partial_wash_groups
@@ -180,7 +182,7 @@ def _settle_partial_washes(run: _Run, lp: LinearProgram, x: np.ndarray, objectiv
         float(weights @ x2) <= float(weights @ x) + 1e-7 * p.total_value_usd * weights.max(initial=0.0)
     usable = not _wash_conflicts(p, lay, x2, loss_lot, params.dust_usd).any() and drift_ok \
         and (run.cap_broken(x) or not run.cap_broken(x2))
-    broken2 = _budget_broken(p, lay, x2, ub, params)
+    broken2 = has_budget and _budget_broken(p, lay, x2, ub, params)
     better = (broken and not broken2) or (broken == broken2 and _washed_cost(run, lp, x2) < _washed_cost(run, lp, x))
     if usable and better:
         lp.ub[:] = ub
