@@ -113,6 +113,9 @@ def test_verify_rejects_a_misstated_disallowance():
     object.__setattr__(claimed, "lot_disallowed_usd", np.zeros(4))  # a solution that states none
     problems = verify(claimed)
     assert any("wash $300.00 of loss on lot LA" in msg and "states none" in msg for msg in problems)
+    # Selling the replacement lot LR in the same run is refused too (its basis would carry the $300).
+    both = dataclasses.replace(sol, lot_sold_usd=np.array([1000.0, 0.0, 0.0, 300.0]))
+    assert any("sale of lot LR (A): a replacement of this run's partial wash sale" in msg for msg in verify(both))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
