@@ -1,4 +1,5 @@
-"""The simulator's speed: `python -m benchmarks.simulation [--years 10] [--households 100]`.
+"""The simulator's speed: `python -m benchmarks.simulation [--years 10] [--households 100] [--every day]
+[--strategies lotwise,naive,buy-and-hold]`.
 
 Two runs, each printing the time per simulated household rebalance (everything a rebalance does:
 the books' tax year and dividends, the trailing risk model, the day's frames, ``build_problems``,
@@ -7,11 +8,12 @@ the realized and ex-ante tracking error against the model, and the after-tax exc
 buy-and-hold split into its pre-tax part and its tax part (the tax alpha; definitions in
 ``tasks/simulation/results.py``), then lotwise's per year:
 
-1. a 10-year **daily** simulation of one household holding a 100-stock direct index (equal weight,
-   a generated 100-stock history with sectors), lotwise and buy-and-hold, with a $100 minimum trade. (The naive
-   strategy is left out of the daily run: rebalancing a 100-stock index exactly every day buys
-   slivers of most stocks daily — 6,900 lots and 60,000 sale lines in the first year even with the
-   $100 minimum — which measures the ledger's bookkeeping, not a desk. It runs in the monthly one.)
+1. a 10-year **daily** (``--every``) simulation of one household holding a 100-stock direct index
+   (equal weight, a generated 100-stock history with sectors), all three strategies (``--strategies``),
+   with a $100 minimum trade. (Naive rebalancing a 100-stock index exactly every day buys slivers of
+   most stocks daily — 6,900 lots and 60,000 sale lines in the first year even with the $100
+   minimum — so the daily run takes the better part of an hour; ``--every week --strategies
+   lotwise,buy-and-hold --households 0`` is the desk's quick look, about a minute and a half.)
 2. **100 households monthly** over 10 years: the generated sample firm's first 100 households with
    their own models, accounts and mandates, from cash, on a generated history of the firm's
    securities; all three strategies.
@@ -72,15 +74,15 @@ def _report(label: str, run, seconds: float) -> None:
               f"{_pct(r['ex_ante_tracking_error_mean'])}")
 
 
-def direct_index_daily(years: int) -> None:
+def direct_index(years: int, every: str = "day",
+                 strategies: tuple[str, ...] = ("lotwise", "naive", "buy-and-hold")) -> None:
     start, end = dt.date(2014, 1, 2), dt.date(2014 + years, 1, 1)
     prices = generate_prices(sector_universe(100, 7), start - dt.timedelta(days=HISTORY_DAYS), end, 7)
     setup = from_prices(prices, start, 1_000_000.0)
     t = time.perf_counter()
     config = RunConfig(shares="fractional", min_trade_usd=100.0)
-    run = simulate(setup, prices, SimOptions(start, end, every="day", strategies=("lotwise", "naive", "buy-and-hold"),
-                                             config=config))
-    _report(f"direct index, 100 stocks, {years} years daily", run, time.perf_counter() - t)
+    run = simulate(setup, prices, SimOptions(start, end, every=every, strategies=strategies, config=config))
+    _report(f"direct index, 100 stocks, {years} years, every {every}", run, time.perf_counter() - t)
 
 
 def households_monthly(households: int, years: int) -> None:
@@ -99,10 +101,13 @@ def households_monthly(households: int, years: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--years", type=int, default=10)
-    ap.add_argument("--households", type=int, default=100)
+    ap.add_argument("--households", type=int, default=100, help="sample-firm households monthly (0: skip that run)")
+    ap.add_argument("--every", choices=("day", "week", "month"), default="day", help="the direct index's rebalances")
+    ap.add_argument("--strategies", default="lotwise,naive,buy-and-hold", help="the direct index's strategies")
     args = ap.parse_args()
-    direct_index_daily(args.years)
-    households_monthly(args.households, args.years)
+    direct_index(args.years, args.every, tuple(args.strategies.split(",")))
+    if args.households:
+        households_monthly(args.households, args.years)
 
 
 if __name__ == "__main__":
