@@ -24,6 +24,8 @@ from tasks.risk import SecurityRisk, security_risk
 FACTORS = ("beta", "size", "value", "momentum")
 
 WASH_WINDOW_DAYS = 30
+# The cap is not forced on those lots; an older one is still sold when a partial wash sale pays (optimizer.solve).
+HELD_BACK_TAIL = " (older lots among them are sold as partial wash sales where that pays)"
 ACQUISITIONS = ("buy", "reinvested_dividend")
 
 
@@ -291,8 +293,9 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
     unsellable = np.zeros((p.n_accounts, p.n_securities))
     frozen = (p.lot_basis_usd > p.lot_value_usd) & p.lot_loss_sale_window & p.account_taxable[p.lot_account]
     np.add.at(unsellable, (p.lot_account[frozen], p.lot_security[frozen]), p.lot_value_usd[frozen])
-    notes = [f"never hold {p.security_ids[s]} in {p.account_ids[a]}: ${unsellable[a, s]:,.2f} of loss lots bought "
-             f"within the last 30 days is held back until the wash-sale window closes"
+    notes = [f"never hold {p.security_ids[s]} in {p.account_ids[a]}: ${unsellable[a, s]:,.2f} of loss lots of a "
+             f"security bought within the last 30 days may be held back until the wash-sale window closes"
+             f"{HELD_BACK_TAIL}"
              for a, s in zip(*np.nonzero(unsellable > cap + 0.01))]
     cap = np.maximum(cap, unsellable)
     min_cash, max_cash = p.min_cash_usd.copy(), p.cash_ceiling_usd.copy()
@@ -316,8 +319,9 @@ def with_mandates(p: HouseholdProblem, mandates: pl.DataFrame, sector_of: dict[s
     mins_a = np.array([m[0] for m in mins], dtype=np.int64)
     for (m, by), g in zip(caps, members):
         if unsellable[:, g].sum() > m["max_weight"] * p.total_value_usd + 0.01:
-            notes.append(f"{by} cap {m[by]} ({m['max_weight']:.1%}): ${unsellable[:, g].sum():,.2f} of loss lots bought "
-                         f"within the last 30 days is held back until the wash-sale window closes")
+            notes.append(f"{by} cap {m[by]} ({m['max_weight']:.1%}): ${unsellable[:, g].sum():,.2f} of loss lots of "
+                         f"securities bought within the last 30 days may be held back until the wash-sale window "
+                         f"closes{HELD_BACK_TAIL}")
     return dataclasses.replace(
         p, buy_forbidden=no_buy, sell_forbidden=no_sell, max_holding_usd=cap, min_cash_usd=min_cash,
         max_cash_usd=max_cash if np.isfinite(max_cash).any() else p.max_cash_usd,
