@@ -16,6 +16,7 @@ from flows.local import use_local_prefect
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help="Lotwise: tax-aware household rebalancing.")
 console = Console()
+err_console = Console(stderr=True)
 
 
 def _date(value: str) -> dt.date:
@@ -57,9 +58,13 @@ def run(
     var: Annotated[Path, typer.Option(help="Where the warehouse and run outputs go.")] = Path("var"),
     config: Annotated[Optional[Path], typer.Option(help="YAML run configuration (defaults embedded).")] = None,
 ) -> None:
-    """Run the daily rebalance for the whole firm."""
+    """Run the daily rebalance for the whole firm. Exits 3 when the day has nothing to run on (no
+    drop, no readable household, none solvable): the run is Failed and nothing is staged."""
     summary = _run(input_dir, _date(as_of), var, config)
     _print_summary(summary)
+
+
+NO_USABLE_INPUT_EXIT = 3  # the day's input is missing or unusable (distinct from 1: a failure, 2: a refusal)
 
 
 @app.command("demo")
@@ -104,7 +109,8 @@ def cashflow(
 
         s = cash_flow_rebalance(household_id=request.household_id, amount_usd=str(request.amount_usd),
                                 account_id=request.account_id, var_dir=var)
-        console.print(f"cash flow {s['run_id']}: {s['status']}, {s['trades']} trades, files in {s['output_dir']}", soft_wrap=True)
+        console.print(f"cash flow {s['run_id']}: {s['status']}, {s['trades']} trades, on the latest day that validated "
+                      f"({s['as_of_date']}, run {s['base_run_id']}), files in {s['output_dir']}", soft_wrap=True)
         return
     if not os.environ.get("PREFECT_API_URL"):
         from prefect.settings import PREFECT_API_URL
@@ -299,8 +305,13 @@ def _run(input_dir: Path, as_of: dt.date, var: Path, config_path: Optional[Path]
     use_local_prefect(var)
     from data_contracts.config import RunConfig
     from flows.daily_rebalance import daily_rebalance
+    from tasks.validate import NoUsableInput
 
-    return daily_rebalance(input_dir=input_dir, as_of=as_of, var_dir=var, config=RunConfig.load(config_path))
+    try:
+        return daily_rebalance(input_dir=input_dir, as_of=as_of, var_dir=var, config=RunConfig.load(config_path))
+    except NoUsableInput as exc:
+        err_console.print(f"run failed: {exc}", soft_wrap=True)
+        raise typer.Exit(NO_USABLE_INPUT_EXIT) from exc
 
 
 def _print_summary(s: dict) -> None:

@@ -15,7 +15,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from data_contracts.config import RunConfig
 from data_contracts.outputs import RunSummary, StageTiming
 from flows.runners import batch_task_runner, wait_until_ready
-from tasks.artifacts import daily_figures, daily_title, markdown_table, publish_artifacts
+from tasks.artifacts import (daily_failure_markdown, daily_figures, daily_title, markdown_table, publish_artifacts,
+                             publish_failure)
 from tasks.desk import desk_frames
 from tasks.desk_report import desk_report_html, write_desk_report
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
@@ -26,7 +27,7 @@ from tasks.reuse import household_fingerprints, reuse_unchanged
 from tasks.solve import BatchOutcome, combine, drop_checkpoints, solve_batch
 from tasks.staged import StagedDay
 from tasks.stage import stage
-from tasks.validate import validate, write_data_docs
+from tasks.validate import NoUsableInput, unusable_reason, validate, write_data_docs
 from warehouse.locks import day_lock
 
 
@@ -62,6 +63,12 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
             day = validate(files, as_of, config, parquet_root, quality)
             del files  # the parsed files now live in `day`; keep one copy of a firm's lots
             report = write_data_docs(quality, var_dir / "data_docs" / as_of.isoformat() / run_id)
+        # Missing input is never success: the run fails with the reason and stages nothing, so a cash
+        # flow keeps building on the latest day that validated.
+        unusable = unusable_reason(input_dir, day)
+        if unusable is not None:
+            publish_failure("daily", daily_failure_markdown(as_of, run_id, unusable))
+            raise NoUsableInput(unusable)
         with clock.stage("stage"):
             fingerprints = household_fingerprints(day, config)
             stage(day, parquet_root, run_id, fingerprints)

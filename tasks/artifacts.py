@@ -7,6 +7,8 @@ artifact pages show each key's history across runs.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import re
 from pathlib import Path
 
@@ -49,6 +51,18 @@ def _rows(frame: pl.DataFrame) -> list[dict]:
         rows.append({k: (round(v, 2) if isinstance(v, float) and k.endswith("_usd") else
                          round(v, 6) if isinstance(v, float) else "" if v is None else v) for k, v in r.items()})
     return rows
+
+
+def daily_failure_markdown(as_of: dt.date, run_id: str, reason: str) -> str:
+    """The summary of a daily run that could not run: what failed and what the desk should do."""
+    return (f"## Lotwise run {run_id} (as of {as_of}): FAILED\n\n**{reason}**\n\nNothing was solved, staged or "
+            "published for this day; cash flows keep using the latest day that validated. Deliver the day's files "
+            "and run the day again.\n")
+
+
+def publish_failure(kind: str, markdown: str) -> None:
+    """The summary artifact of a run that failed before it could solve (same key as a finished run's)."""
+    create_markdown_artifact(markdown, key=f"{kind}-summary", description="Run summary: failed")
 
 
 def publish_artifacts(kind: str, markdown: str, tables: dict[str, tuple[str, pl.DataFrame]],

@@ -6,6 +6,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -39,3 +40,31 @@ def write_data_docs(quality: QualityRecorder, folder: Path) -> QualityReport:
     if folder.exists():
         shutil.rmtree(folder)
     return quality.write_docs(folder)
+
+
+class NoUsableInput(RuntimeError):
+    """The day has nothing to rebalance on: no drop, no readable households, or none solvable. The
+    run fails with this reason and stages nothing, so it never becomes the data a cash flow uses."""
+
+
+def unusable_reason(input_dir: Path, day: ValidatedDay) -> str | None:
+    """Why the day cannot be run (None when at least one household can be solved): missing input is
+    never success. The reason names the folder or the firm-level errors behind it."""
+    if not input_dir.is_dir():
+        return f"no drop for {day.as_of}: {input_dir} does not exist"
+    if not any(p.is_file() for p in input_dir.rglob("*")):
+        return f"the drop for {day.as_of} is empty: {input_dir} holds no file"
+    errors = day.exceptions.filter(pl.col("severity") == "error")
+    # Root causes first: a whole file missing or unreadable (no row, no field), then what it left orphaned.
+    firm_level = errors.filter(pl.col("household_id").is_null()).sort(
+        pl.col("row").is_not_null(), pl.col("field").is_not_null(), maintain_order=True)
+    if day.households.height == 0:
+        causes = firm_level["reason"].unique(maintain_order=True).to_list()
+        why = "; ".join(causes[:3]) + (f" (and {len(causes) - 3:,} more)" if len(causes) > 3 else "") \
+            if causes else "the households file has no row"
+        return f"no household could be read for {day.as_of} from {input_dir}: {why}"
+    if day.ready_households.len() == 0:
+        reasons = errors.group_by("reason").len().sort("len", "reason", descending=[True, False]).head(3)
+        why = "; ".join(f"{r} ({n:,} rows)" for r, n in reasons.iter_rows()) or "every household is held"
+        return f"none of the {day.households.height:,} households for {day.as_of} can be solved: {why}"
+    return None

@@ -88,3 +88,40 @@ def test_a_killed_run_resumes_its_finished_batches_and_publishes_what_an_uninter
         a = (killed / "runs" / AS_OF.isoformat() / resumed["run_id"] / name).read_bytes()
         b = (tmp_path / "straight" / "runs" / AS_OF.isoformat() / straight["run_id"] / name).read_bytes()
         assert a == b, name
+
+
+def test_a_day_whose_files_never_arrived_fails_loudly_and_stages_nothing(tmp_path, prefect_local):
+    # Missing input is never success: the flow run is Failed with the reason as its message, the CLI
+    # exits 3 with the reason, and nothing is staged, so a cash flow never builds on the empty day.
+    from typer.testing import CliRunner
+
+    from flows.cli import NO_USABLE_INPUT_EXIT, app
+    from flows.daily_rebalance import daily_rebalance
+    from tasks.cash_flow import CashFlowRejected, latest_daily_run
+    from tasks.validate import NoUsableInput
+
+    var, drop = tmp_path / "var", tmp_path / "input" / AS_OF.isoformat()
+    state = daily_rebalance(input_dir=drop, as_of=AS_OF, var_dir=var, return_state=True)
+    assert state.is_failed() and f"no drop for {AS_OF}: {drop} does not exist" in state.message
+    with pytest.raises(NoUsableInput):
+        state.result()
+    result = CliRunner().invoke(app, ["run", "--input", str(drop), "--as-of", AS_OF.isoformat(), "--var", str(var)])
+    assert result.exit_code == NO_USABLE_INPUT_EXIT and "does not exist" in result.output
+    drop.mkdir(parents=True)  # the folder arrived, empty
+    with pytest.raises(NoUsableInput, match="holds no file"):
+        daily_rebalance(input_dir=drop, as_of=AS_OF, var_dir=var)
+    assert not list((var / "warehouse" / "parquet").glob("stg_*"))
+    assert not list((var / "runs").glob(f"{AS_OF}/*/run_summary.json"))
+    with pytest.raises(CashFlowRejected, match="no daily run has been published"):
+        latest_daily_run(var / "warehouse" / "parquet")
+
+
+def test_a_day_without_a_readable_household_fails_with_the_firm_level_reason(small_firm, tmp_path, prefect_local):
+    from flows.daily_rebalance import daily_rebalance
+    from tasks.validate import NoUsableInput
+    from tests.helpers import copy_firm
+
+    firm = copy_firm(small_firm, tmp_path / "input")
+    (firm / "firm" / "households.csv").unlink()  # every custodian file arrived, the firm's households did not
+    with pytest.raises(NoUsableInput, match="no household could be read .*households.csv"):
+        daily_rebalance(input_dir=firm, as_of=AS_OF, var_dir=tmp_path / "var")
