@@ -144,7 +144,6 @@ date and rate this run cannot know.
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
@@ -275,7 +274,7 @@ class HouseholdProblem:
     # Shares of each security acquired (bought, dividends reinvested) within the last 30 days per the
     # transactions, any account; NaN where a buy's size is unknown. None: the lots' own dates only
     recent_bought_shares: np.ndarray | None = None  # float[S]
-    # Groups whose older loss lots a candidate solve frees for a partial wash sale (optimizer.solve); None: none
+    # Groups whose older loss lots the solve frees for partial wash sales (optimizer.solve); None: none
     partial_wash_groups: np.ndarray | None = None  # bool[G]
 
     @property
