@@ -82,8 +82,7 @@ def _wash_sales(p: HouseholdProblem, sold: np.ndarray, buy: np.ndarray) -> tuple
     loss = (sold > 0) & (p.lot_basis_usd > p.lot_value_usd) & p.account_taxable[p.lot_account]
     # Replacements: this run's buys in any account, and other recent lots that stay held (their value left).
     replacement = np.bincount(p.identical_group, weights=buy.sum(axis=0), minlength=n_groups)
-    age = (np.datetime64(p.as_of, "D") - p.lot_acquired).astype(int)
-    recent_left = np.where(age <= WINDOW_DAYS, p.lot_value_usd - sold, 0.0)
+    recent_left = np.where(p.lot_age_days <= WINDOW_DAYS, p.lot_value_usd - sold, 0.0)
     recent_by_group = np.bincount(group, weights=recent_left, minlength=n_groups)
     loss_proceeds = np.bincount(group, weights=np.where(loss, sold, 0.0), minlength=n_groups)
     # A lot's own recent purchase does not replace it: take its own remaining value out of its group's.

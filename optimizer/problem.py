@@ -409,12 +409,16 @@ class HouseholdProblem:
         return float(self.lot_value_usd.sum() + self.cash_usd.sum())
 
     @cached_property
+    def lot_age_days(self) -> np.ndarray:
+        """int[L]: days from each lot's acquisition date to the as-of date (≤ 30: inside a wash-sale window)."""
+        return (np.datetime64(self.as_of, "D") - self.lot_acquired).astype(int)
+
+    @cached_property
     def lot_loss_sale_window(self) -> np.ndarray:
         """Loss lots that may not be sold: every lot of an identical group that was bought within the
         last 30 days in any account, per the transactions (a flagged lot) or the lots' own dates."""
-        age = (np.datetime64(self.as_of, "D") - self.lot_acquired).astype(int)
         group = self.identical_group[self.lot_security]
-        recent_groups = np.unique(group[(age <= 30) | self.lot_loss_sale_blocked])
+        recent_groups = np.unique(group[(self.lot_age_days <= 30) | self.lot_loss_sale_blocked])
         return np.isin(group, recent_groups)
 
     @cached_property
@@ -426,9 +430,8 @@ class HouseholdProblem:
         purchase hides among older-dated lots, e.g. a replacement whose date a wash sale moved back:
         which lots are truly older is then not known), or a buy whose size is not known."""
         groups = self.identical_group.max(initial=-1) + 1
-        age = (np.datetime64(self.as_of, "D") - self.lot_acquired).astype(int)
         lot_group = self.identical_group[self.lot_security]
-        recent = age <= 30
+        recent = self.lot_age_days <= 30
         shares = np.bincount(lot_group[recent], weights=self.lot_quantity_shares[recent], minlength=groups)
         if self.recent_bought_shares is not None:
             bought = np.bincount(self.identical_group, weights=self.recent_bought_shares, minlength=groups)
@@ -441,10 +444,9 @@ class HouseholdProblem:
     def lot_partly_washable(self) -> np.ndarray:
         """bool[L]: taxable loss lots frozen by a wash-sale window that a partial wash sale may free:
         held more than 30 days (not themselves a replacement) in a group whose R_g is known."""
-        age = (np.datetime64(self.as_of, "D") - self.lot_acquired).astype(int)
         loss = (self.lot_basis_usd > self.lot_value_usd) & self.account_taxable[self.lot_account]
         known = np.isfinite(self.group_replacement_shares)[self.identical_group[self.lot_security]]
-        return loss & self.lot_loss_sale_window & (age > 30) & known
+        return loss & self.lot_loss_sale_window & (self.lot_age_days > 30) & known
 
     def with_partial_wash_groups(self, groups: np.ndarray) -> "HouseholdProblem":
         """This problem with ``partial_wash_groups`` set, keeping the arrays already derived (only ω

@@ -79,11 +79,10 @@ def verify(sol: HouseholdSolution) -> list[str]:
     ]
     # ... and then keeps its replacement shares through the run: sold today, they would carry the
     # washed loss in their basis back into this year, which the stated amounts do not follow.
-    age = (np.datetime64(p.as_of, "D") - p.lot_acquired).astype(int)
     washed_groups = set(group[p.lot_security[loss_sale & p.lot_partly_washable]].tolist())
     problems += [
         f"sale of lot {p.lot_ids[i]} ({p.security_ids[p.lot_security[i]]}): a replacement of this run's partial wash sale"
-        for i in np.flatnonzero((sold > 0) & (age <= 30)) if group[p.lot_security[i]] in washed_groups
+        for i in np.flatnonzero((sold > 0) & (p.lot_age_days <= 30)) if group[p.lot_security[i]] in washed_groups
     ]
     both = set(group[sol.buy_security].tolist()) & set(group[p.lot_security[loss_sale]].tolist())
     problems += [

@@ -37,7 +37,6 @@ def wash_sale_bounds(p: HouseholdProblem, lay: Layout, lb: np.ndarray, ub: np.nd
         frozen &= ~(p.lot_partly_washable & freed)
         # Their replacement lots stay through the run: sold today, they would carry the washed loss
         # in their basis straight back into this year, a chain the pricing does not follow.
-        age = (np.datetime64(p.as_of, "D") - p.lot_acquired).astype(int)
-        frozen |= freed & (age <= 30)
+        frozen |= freed & (p.lot_age_days <= 30)
     u[frozen] = 0.0
     ub[lay.u] = u
