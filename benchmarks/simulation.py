@@ -6,7 +6,11 @@ the books' tax year and dividends, the trailing risk model, the day's frames, ``
 the strategy, the ledger, the path figures) and, per strategy, the pre-tax and after-tax returns,
 the realized and ex-ante tracking error against the model, and the after-tax excess over
 buy-and-hold split into its pre-tax part and its tax part (the tax alpha; definitions in
-``tasks/simulation/results.py``), then lotwise's per year:
+``tasks/simulation/results.py``), then lotwise's per year, then every strategy's over each drawdown
+of the model (peak to recovery). ``--outside-gains-usd`` gives the direct-index household short-term
+gains realized elsewhere each year, which its harvested losses can offset at once (the usual direct-
+index client, and the literature's tax-alpha setting); without them a harvested loss only waits as
+a carryforward, $3,000 a year against income:
 
 1. a 10-year **daily** (``--every``) simulation of one household holding a 100-stock direct index
    (equal weight, a generated 100-stock history with sectors), all three strategies (``--strategies``),
@@ -34,7 +38,7 @@ from data_contracts.sample_firm import write_sample_firm
 from data_contracts.sample_prices import firm_groups, generate_prices, sector_universe
 from data_contracts.config import RunConfig
 from tasks.simulation.engine import SimOptions, simulate
-from tasks.simulation.results import portfolio_path, summary, yearly
+from tasks.simulation.results import DRAWDOWN_MIN, drawdown_windows, portfolio_path, summary, yearly
 
 HISTORY_DAYS = 400  # calendar days of prices before the start: a year of returns for the first risk model
 from tasks.simulation.setup import from_firm, from_prices
@@ -56,7 +60,8 @@ def _report(label: str, run, seconds: float) -> None:
         print(f"  {r['strategy']:<13} {run.seconds[r['strategy']]:8.1f} s  {r['seconds_per_rebalance'] * 1e3:7.2f} ms/rebalance"
               f"   pre-tax {_pct(r['pre_tax_return_annualized'])}/yr  after-tax {_pct(r['after_tax_return_annualized'])}/yr"
               f"   vs buy-and-hold {_pct(r['excess_after_tax_annualized'])} = pre-tax {_pct(r['excess_pre_tax_annualized'])}"
-              f" + tax {_pct(r['tax_alpha_annualized'])}   TE realized {_pct(r['realized_tracking_error'], 6)}"
+              f" + tax {_pct(r['tax_alpha_annualized'])} (on pre-tax {_pct(r['tax_on_pre_tax_annualized'])},"
+              f" management {_pct(r['tax_management_annualized'])})   TE realized {_pct(r['realized_tracking_error'], 6)}"
               f" ex-ante mean {_pct(r['ex_ante_tracking_error_mean'], 6)} max {_pct(r['ex_ante_tracking_error_max'], 6)}"
               f"   taxes ${r['taxes_usd']:,.0f}  harvested ${r['losses_harvested_usd']:,.0f}  wash sales {r['wash_sales']}")
     for strategy, rows in run.path.partition_by("strategy", as_dict=True, maintain_order=True).items():
@@ -66,23 +71,32 @@ def _report(label: str, run, seconds: float) -> None:
     untraded = [n for n in run.notes if ": no trades: " in n]  # infeasible or a solver failure: withheld, as on the desk
     if untraded:
         print(f"  {len(untraded)} household rebalances made no trades (first: {untraded[0][:160]})")
-    print("  lotwise per year:  pre-tax   after-tax  vs b&h = pre-tax + tax    harvested     realized TE  ex-ante TE")
+    print("  lotwise per year:  pre-tax   after-tax  vs b&h = pre-tax + tax (management)   harvested     realized TE  ex-ante TE")
     for r in years.filter(pl.col("strategy") == "lotwise").iter_rows(named=True):
         print(f"    {r['year']}          {_pct(r['pre_tax_return'])}  {_pct(r['after_tax_return'])}   "
-              f"{_pct(r['excess_after_tax'])} = {_pct(r['excess_pre_tax'])} + {_pct(r['tax_alpha'])}  "
-              f"${r['losses_harvested_usd']:>11,.0f}   {_pct(r['realized_tracking_error'])}    "
+              f"{_pct(r['excess_after_tax'])} = {_pct(r['excess_pre_tax'])} + {_pct(r['tax_alpha'])} "
+              f"({_pct(r['tax_management'])})  ${r['losses_harvested_usd']:>11,.0f}   {_pct(r['realized_tracking_error'])}    "
               f"{_pct(r['ex_ante_tracking_error_mean'])}")
+    windows = drawdown_windows(path, run.liquidation_rate)
+    print(f"  drawdowns of the model ≥ {DRAWDOWN_MIN:.0%}, peak → trough → recovery: after-tax excess over buy-and-hold "
+          "= pre-tax + tax (of which tax management), not annualized")
+    for r in windows.filter(pl.col("strategy") != "buy-and-hold").iter_rows(named=True):
+        print(f"    {r['strategy']:<8} {r['peak']} → {r['trough']} → {r['end']}{'' if r['recovered'] else ' (not recovered)'}"
+              f"  model {-r['model_drawdown']:7.2%}   {_pct(r['excess_after_tax'])} = {_pct(r['excess_pre_tax'])}"
+              f" + {_pct(r['tax_alpha'])} ({_pct(r['tax_management'])})")
 
 
 def direct_index(years: int, every: str = "day",
-                 strategies: tuple[str, ...] = ("lotwise", "naive", "buy-and-hold")) -> None:
+                 strategies: tuple[str, ...] = ("lotwise", "naive", "buy-and-hold"), outside_gains_usd: float = 0.0) -> None:
     start, end = dt.date(2014, 1, 2), dt.date(2014 + years, 1, 1)
     prices = generate_prices(sector_universe(100, 7), start - dt.timedelta(days=HISTORY_DAYS), end, 7)
     setup = from_prices(prices, start, 1_000_000.0)
     t = time.perf_counter()
     config = RunConfig(shares="fractional", min_trade_usd=100.0)
-    run = simulate(setup, prices, SimOptions(start, end, every=every, strategies=strategies, config=config))
-    _report(f"direct index, 100 stocks, {years} years, every {every}", run, time.perf_counter() - t)
+    run = simulate(setup, prices, SimOptions(start, end, every=every, strategies=strategies, config=config,
+                                             outside_st_gain_usd=outside_gains_usd))
+    outside = f", ${outside_gains_usd:,.0f} of short-term gains elsewhere each year" if outside_gains_usd else ""
+    _report(f"direct index, 100 stocks, {years} years, every {every}{outside}", run, time.perf_counter() - t)
 
 
 def households_monthly(households: int, years: int) -> None:
@@ -104,8 +118,10 @@ def main() -> None:
     ap.add_argument("--households", type=int, default=100, help="sample-firm households monthly (0: skip that run)")
     ap.add_argument("--every", choices=("day", "week", "month"), default="day", help="the direct index's rebalances")
     ap.add_argument("--strategies", default="lotwise,naive,buy-and-hold", help="the direct index's strategies")
+    ap.add_argument("--outside-gains-usd", type=float, default=0.0,
+                    help="the direct-index household's short-term gains realized elsewhere each year")
     args = ap.parse_args()
-    direct_index(args.years, args.every, tuple(args.strategies.split(",")))
+    direct_index(args.years, args.every, tuple(args.strategies.split(",")), args.outside_gains_usd)
     if args.households:
         households_monthly(args.households, args.years)
 

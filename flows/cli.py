@@ -185,6 +185,9 @@ def simulate_cmd(
     dividend_yield: Annotated[float, typer.Option(min=0, help="Annual cash dividend yield (use price-only closes).")] = 0.0,
     flow_usd: Annotated[float, typer.Option(help="Per household each --flow-every: a deposit (> 0) or withdrawal (< 0).")] = 0.0,
     flow_every: Annotated[str, typer.Option(help="month, quarter or year.")] = "year",
+    outside_gains_usd: Annotated[float, typer.Option(
+        min=0, help="Short-term gains each household realizes elsewhere each year (1 January), for every strategy: "
+                    "what a harvested loss can offset at once; the book is charged only the tax it adds.")] = 0.0,
     shares: Annotated[str, typer.Option(help="fractional, round or mip (as the run configuration).")] = "fractional",
     min_trade_usd: Annotated[Optional[float], typer.Option(
         min=0, help="No trade below this, for every strategy (default: the run configuration's).")] = None,
@@ -211,7 +214,8 @@ def simulate_cmd(
     chosen = chosen + tuple(s for s in ("naive", "buy-and-hold") if s not in chosen)
     run_config = RunConfig.load(config).model_copy(
         update={"shares": shares} | ({} if min_trade_usd is None else {"min_trade_usd": min_trade_usd}))
-    options = SimOptions(_date(start), _date(end), every, chosen, taxes, dividend_yield, flow_usd, flow_every, run_config)
+    options = SimOptions(_date(start), _date(end), every, chosen, taxes, dividend_yield, flow_usd, flow_every, run_config,
+                         outside_st_gain_usd=outside_gains_usd)
     try:
         who = HouseholdSource(firm, _date(firm_as_of) if firm_as_of else None, tuple(household) if household else None,
                               start_from, parse_weights(weights), cash_weight, initial_usd, copies,

@@ -16,7 +16,7 @@ from data_contracts.sample_prices import business_days, firm_groups, from_closes
 from flows.cli import app
 from tasks.simulation.book import open_book
 from tasks.simulation.engine import SimOptions, rebalance_rows, simulate
-from tasks.simulation.results import irr, portfolio_path, summary, yearly
+from tasks.simulation.results import drawdown_windows, irr, model_drawdowns, portfolio_path, summary, yearly
 from tasks.simulation.run import HouseholdSource, run_simulation
 from tasks.simulation.setup import SetupError, choose_substitutes, from_firm, from_prices, with_price_model
 from tests.conftest import AS_OF
@@ -343,3 +343,93 @@ def test_a_solver_failure_withholds_the_household_that_day_and_is_noted(monkeypa
     assert lotwise["bought_usd"].sum() == 0 and lotwise["value_usd"].min() == pytest.approx(1_000_000.0)  # all cash
     assert sum(": no trades: solver failure: household H0001" in n for n in sim.notes) == lotwise.height
     assert sim.path.filter(pl.col("strategy") == "naive")["bought_usd"].sum() > 0
+
+
+def _household_book(outside_st_gain_usd: float):
+    household = dict(household_id="H", filing_status="single", federal_ordinary_rate=0.37, federal_ltcg_rate=0.20,
+                     state_rate=0.05, niit_applies=True, st_loss_carryforward_usd=0.0, lt_loss_carryforward_usd=0.0)
+    accounts = pl.DataFrame({"account_id": ["T"], "account_type": ["taxable_individual"]})
+    lots = pl.DataFrame({"account_id": ["T"], "security_id": ["A"], "lot_id": ["L1"], "quantity_shares": [100.0],
+                         "cost_basis_usd": [10_000.0], "acquisition_date": [dt.date(2019, 12, 2)]})
+    return open_book(household, accounts, {"T": 0.0}, lots, {}, "T", "pay", dt.date(2020, 1, 2),
+                     outside_st_gain_usd=outside_st_gain_usd)
+
+
+def test_gains_realized_elsewhere_let_a_harvested_loss_count_at_once_and_the_book_pays_only_what_it_adds():
+    # $10,000 of short-term gains elsewhere in 2020; the book sells its 100 shares (bought 2019-12-02 for
+    # $10,000) on 2020-03-02 at $60: a $4,000 short-term loss. The household's ST net is $6,000, taxed at
+    # 37 % + 5 % + 3.8 % = 45.8 %: $2,748; the outside gains alone would cost $4,580, so the book is
+    # charged $2,748 − $4,580 = −$1,832 (the loss × 45.8 %), a credit paid into its cash on 15 April 2021.
+    book = _household_book(10_000.0)
+    book.execute(dt.date(2020, 3, 2), {"A": 60.0}, [("L1", 100.0)], [])
+    assert book.ytd() == (pytest.approx(6_000.0), 0.0)  # what the optimizer sees: the outside gains included
+    book.roll_to(dt.date(2021, 4, 15))
+    assert book.years[2020].taxes_usd == pytest.approx(-1_832.0)
+    assert book.tax_due_usd == pytest.approx(-1_832.0)
+    assert book.years[2020].st_gain_usd == pytest.approx(-4_000.0)  # the book's own lines only
+    # A book that sells nothing is charged nothing for the outside gains (they are not its tax).
+    idle = _household_book(10_000.0)
+    idle.roll_to(dt.date(2021, 4, 15))
+    assert idle.years[2020].taxes_usd == pytest.approx(0.0, abs=1e-9) and idle.tax_due_usd == pytest.approx(0.0, abs=1e-9)
+    # Without the outside gains the same loss is a $3,000 deduction at 37 % + 5 % = $1,260, $1,000 carried.
+    alone = _household_book(0.0)
+    alone.execute(dt.date(2020, 3, 2), {"A": 60.0}, [("L1", 100.0)], [])
+    alone.roll_to(dt.date(2021, 4, 15))
+    assert alone.years[2020].taxes_usd == pytest.approx(-1_260.0) and alone.carry_usd() == (pytest.approx(1_000.0), 0.0)
+
+
+def _model_path(returns: list[float | None]) -> pl.DataFrame:
+    dates = [dt.date(2020, 1, 6) + dt.timedelta(weeks=k) for k in range(len(returns))]
+    return pl.DataFrame({"strategy": ["buy-and-hold"] * len(returns), "date": dates, "model_return": returns},
+                        schema={"strategy": pl.String, "date": pl.Date, "model_return": pl.Float64})
+
+
+def test_drawdowns_of_the_model_run_from_each_peak_to_its_recovery():
+    # The model's value: 1, 1.05, 0.924, 0.8778, 1.00947, 1.110417, 1.088209, 0.979388, 0.930419.
+    # Week 1 (1.05) to week 3 (0.8778) is a 16.4 % fall (1 − 0.8778 / 1.05), confirmed by the 15 % rise
+    # after it; back at 1.05 first in week 5 (week 4's 1.00947 is short of it). Week 5 (1.110417) to
+    # week 8 (0.930419) is a 16.2 % fall, not recovered by the end. Week 6's −2 % is no drawdown.
+    path = _model_path([None, 0.05, -0.12, -0.05, 0.15, 0.10, -0.02, -0.10, -0.05])
+    week = path["date"].to_list()
+    found = model_drawdowns(path)
+    assert [(p, t, e, r) for p, t, e, _, r in found] == [(week[1], week[3], week[5], True),
+                                                         (week[5], week[8], week[8], False)]
+    assert [d for *_, d, _ in found] == [pytest.approx(1 - 0.8778 / 1.05), pytest.approx(1 - 0.930419 / 1.110417, abs=1e-6)]
+    # A second fall before the first is made good is a drawdown of its own: 1, 0.8, 0.92, 0.782, 1.0166
+    # (−20 % from week 0, +15 % from week 1, −15 % from week 2); both are back in week 4.
+    path = _model_path([None, -0.20, 0.15, -0.15, 0.30])
+    week = path["date"].to_list()
+    assert [(p, t, e) for p, t, e, *_ in model_drawdowns(path)] == [(week[0], week[1], week[4]), (week[2], week[3], week[4])]
+    # A fall short of 10 % is none.
+    assert model_drawdowns(_model_path([None, -0.05, -0.04, 0.10])) == []
+
+
+def test_a_harvested_loss_pays_over_its_drawdown_when_gains_elsewhere_can_use_it():
+    # A (the whole model) and B (its substitute) fall 30 % on day 70, stay flat, and climb back from day 160
+    # to day 450 (September 2021). Lotwise harvests the $300,000 loss; with $100,000 of short-term gains
+    # elsewhere each year, 2020's and 2021's are offset at 45.8 % ($45,800 a year, plus the $3,000 deduction
+    # at 42 % = $1,260), while the replacement's gain waits and turns long-term (28.8 %): over the window,
+    # peak to recovery, lotwise's tax part is several percent of the $1M. Without gains elsewhere the loss
+    # only waits as a carryforward ($3,000 a year against income) and the tax part is close to nothing.
+    days = business_days(dt.date(2020, 1, 1), dt.date(2021, 12, 31))
+    wiggle = 1 + 0.001 * np.sin(np.arange(len(days)))
+    level = np.ones(len(days))
+    level[70:] = 0.7
+    level[160:450] = np.linspace(0.7, 1.0, 290)
+    level[450:] = 1.0
+    prices = from_closes(days, {"A": 100 * level * wiggle, "B": 50 * level * wiggle})
+    start = days[40].astype(dt.date)
+    setup = from_prices(prices, start, 1_000_000.0, weights={"A": 1.0})
+    tax_part = {}
+    for outside in (0.0, 100_000.0):
+        sim = simulate(setup, prices, SimOptions(start, days[-1].astype(dt.date), every="week",
+                                                 strategies=("lotwise", "buy-and-hold"), outside_st_gain_usd=outside))
+        windows = drawdown_windows(portfolio_path(sim), sim.liquidation_rate)
+        assert windows.height == 2 and windows["model_drawdown"][0] == pytest.approx(0.30, abs=0.01)
+        lotwise = windows.filter(pl.col("strategy") == "lotwise").row(0, named=True)
+        assert lotwise["recovered"] and lotwise["trough"] >= days[70].astype(dt.date)
+        assert lotwise["excess_pre_tax"] + lotwise["tax_alpha"] == pytest.approx(lotwise["excess_after_tax"], abs=1e-15)
+        assert lotwise["tax_on_pre_tax"] + lotwise["tax_management"] == pytest.approx(lotwise["tax_alpha"], abs=1e-15)
+        tax_part[outside] = lotwise["tax_alpha"]
+        assert sim.liquidation_rate == pytest.approx(0.20 + 0.05 + 0.038)  # from_prices' profile
+    assert tax_part[100_000.0] > 0.02 and abs(tax_part[0.0]) < 0.005

@@ -63,6 +63,12 @@ class HouseholdBook:
     log: deque = field(default_factory=deque)
     log_days: int = LOG_DAYS
     carry_value: float = 0.8  # value of a loss dollar carried forward, × the long-term rate (RunConfig)
+    # Short-term gains the household realizes each year outside this book (another manager, a
+    # business): recognized on 1 January and netted with the book's lines, so a harvested loss can
+    # offset them at once — the seed's "ability to use the loss". Every strategy gets the same; the
+    # book is charged the household's tax less what the outside gains alone would cost
+    # (``_outside_tax_usd``), so a loss that offsets them is a credit and none is a charge.
+    outside_st_gain_usd: float = 0.0
     years: dict[int, YearFigures] = field(default_factory=dict)
     # (trade date, lot id) → loss the strategy stated its partial wash sale disallows (Decision.washed)
     stated_washes: dict[tuple[dt.date, str], float] = field(default_factory=dict)
@@ -107,7 +113,8 @@ class HouseholdBook:
                 if s.taxable and s.trade_date.year == year]
 
     def _sums(self, year: int) -> tuple[float, float, float, float]:
-        """The year's recognized (ST gains, ST losses, LT gains, LT losses) so far: the final part kept
+        """The year's recognized (ST gains, ST losses, LT gains, LT losses) so far, the outside gains
+        included: the final part kept
         as running sums, the last 30 days' lines (still open to a wash-sale match) added each time."""
         final, end, sales = self._final[year], self._year_end(year), self.ledger.sales
         settled_before = self._today - dt.timedelta(days=31) if self._today else dt.date.min
@@ -117,7 +124,7 @@ class HouseholdBook:
         tail = [final[0], *final[1:]]
         for line in sales[final[0]:end]:
             _add(tail, line, year)
-        return tail[1], tail[2], tail[3], tail[4]
+        return tail[1] + self.outside_st_gain_usd, tail[2], tail[3], tail[4]
 
     def _netting(self, year: int) -> YearNetting:
         st_g, st_l, lt_g, lt_l = self._sums(year)
@@ -138,10 +145,12 @@ class HouseholdBook:
     def _settle(self, year: int, force_accrue: bool = False) -> None:
         n = self._netting(year)
         lines = self._year_lines(year)
-        tax = estimate_tax(n, self.profile).total_usd + self._dividends.get(year, 0.0) * self._dividend_rate()
+        tax = estimate_tax(n, self.profile).total_usd - self._outside_tax_usd(year) \
+            + self._dividends.get(year, 0.0) * self._dividend_rate()
         f = self.figures(year)
         f.taxes_usd = tax
-        f.st_gain_usd, f.lt_gain_usd = n.st_gains_usd - n.st_losses_usd, n.lt_gains_usd - n.lt_losses_usd
+        f.st_gain_usd = n.st_gains_usd - self.outside_st_gain_usd - n.st_losses_usd
+        f.lt_gain_usd = n.lt_gains_usd - n.lt_losses_usd
         f.losses_harvested_usd = sum(max(-s.recognized_gain_usd, 0.0) for s in lines)
         f.wash_sales = sum(1 for s in self.ledger.sales[self._open_years[year]:] if s.trade_date.year == year
                            and s.disallowed_usd > self.stated_washes.get((s.trade_date, s.lot_id), 0.0) + 0.01)
@@ -153,6 +162,14 @@ class HouseholdBook:
             self.tax_due_usd += tax
         else:
             self.liability_usd += tax
+
+    def _outside_tax_usd(self, year: int) -> float:
+        """The tax the year's outside gains would cost on their own (no book lines, no carryover)."""
+        if not self.outside_st_gain_usd:
+            return 0.0
+        alone = net_year(self.household_id, year, self.outside_st_gain_usd, 0.0, 0.0, 0.0, 0.0, 0.0,
+                         self.profile.filing_status)
+        return estimate_tax(alone, self.profile).total_usd
 
     def _dividend_rate(self) -> float:
         p = self.profile
@@ -252,7 +269,7 @@ class HouseholdBook:
                     .cost_usd(realized, self.carry_value)
             else:
                 tax += estimate_tax(n, self.profile).total_usd
-            tax += self._dividends.get(year, 0.0) * self._dividend_rate()
+            tax += self._dividends.get(year, 0.0) * self._dividend_rate() - self._outside_tax_usd(year)
         return self.value_usd(close) - tax
 
     # ------------------------------------------------------------ frames for the optimizer
@@ -276,7 +293,8 @@ def _add(sums: list, line: SaleLine, year: int) -> None:
 
 def open_book(household: dict, accounts: pl.DataFrame, start_cash: dict[str, float], start_lots: pl.DataFrame,
               identical: dict[str, str], tax_account: str, tax_mode: TaxMode, start: dt.date,
-              in_transition: bool = False, recent: pl.DataFrame | None = None, carry_value: float = 0.8) -> HouseholdBook:
+              in_transition: bool = False, recent: pl.DataFrame | None = None, carry_value: float = 0.8,
+              outside_st_gain_usd: float = 0.0) -> HouseholdBook:
     """A household's books on the start date: its cash, its starting lots as transfers in (their
     basis and acquisition dates carried; no wash-sale replacement capacity), and ``recent``: its
     transactions of the 30 days before (their wash-sale windows)."""
@@ -285,7 +303,8 @@ def open_book(household: dict, accounts: pl.DataFrame, start_cash: dict[str, flo
     types = dict(accounts.select("account_id", "account_type").iter_rows())
     book = HouseholdBook(household["household_id"], profile, types, {a: float(start_cash.get(a, 0.0)) for a in types},
                          tax_account, tax_mode, Ledger(identical), start.year,
-                         log_days=TRANSITION_LOG_DAYS if in_transition else LOG_DAYS, carry_value=carry_value)
+                         log_days=TRANSITION_LOG_DAYS if in_transition else LOG_DAYS, carry_value=carry_value,
+                         outside_st_gain_usd=outside_st_gain_usd)
     book._settled_carry[start.year] = (household["st_loss_carryforward_usd"], household["lt_loss_carryforward_usd"])
     book.start_year(start.year)
     for r in (recent.filter(pl.col("account_id").is_in(list(types))).iter_rows(named=True) if recent is not None else []):

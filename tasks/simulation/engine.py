@@ -33,6 +33,7 @@ from optimizer.problem import HouseholdProblem
 from optimizer.result import drift
 from tasks.optimize import solve_params
 from tasks.problems import build_problems
+from optimizer.ledger.estimate import NIIT_RATE
 from tasks.simulation.book import HouseholdBook, TaxMode, open_book
 from tasks.simulation.risk import DailySpan, DailyTracker, RiskFrames, TrailingRiskModels, daily_frame
 from tasks.simulation.setup import SetupError, SimSetup, taxable_account
@@ -54,6 +55,7 @@ class SimOptions:
     flow_every: FlowEvery = "year"
     config: RunConfig = field(default_factory=lambda: RunConfig(shares="fractional"))
     risk_window_days: int = 252  # trading days of returns behind each rebalance date's risk model
+    outside_st_gain_usd: float = 0.0  # per household and year, realized elsewhere (``HouseholdBook``)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class SimRun:
     notes: list[str]
     seconds: dict[str, float]  # per strategy: wall time of its whole run
     rebalances: int  # household rebalances per strategy
+    # The households' mean long-term rate a dollar of gain pays on liquidation (federal + state + NIIT):
+    # what the results take from a pre-tax excess to show it after tax (``results.excess_over_baseline``)
+    liquidation_rate: float = 0.0
 
 
 def rebalance_rows(prices: PriceHistory, start: dt.date, end: dt.date, every: Every) -> np.ndarray:
@@ -117,7 +122,15 @@ def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimR
     # Schemas from every row: the first rows' model return is blank (no period before them yet).
     return SimRun(pl.DataFrame(paths, infer_schema_length=None), pl.DataFrame(years, infer_schema_length=None),
                   daily_frame(daily), pl.DataFrame(washes, schema=_WASH_SCHEMA), notes + risk.notes, seconds,
-                  len(rows) * setup.households.height)
+                  len(rows) * setup.households.height, liquidation_rate(setup.households))
+
+
+def liquidation_rate(households: pl.DataFrame) -> float:
+    """Mean over the households of federal long-term rate + state rate + NIIT where it applies."""
+    if households.is_empty():
+        return 0.0
+    return float(households.select(pl.col("federal_ltcg_rate") + pl.col("state_rate")
+                                   + pl.when(pl.col("niit_applies")).then(NIIT_RATE).otherwise(0.0)).to_series().mean())
 
 
 _WASH_SCHEMA = {"strategy": pl.String, "household_id": pl.String, "account_id": pl.String, "security_id": pl.String,
@@ -171,7 +184,8 @@ class _StrategyRun:
                                                    setup.start_cash_usd, setup.start_lots, identical,
                                                    taxable_account(setup.accounts, h["household_id"]), options.tax_mode,
                                                    options.start, h["household_id"] in in_transition,
-                                                   setup.start_transactions, options.config.carryforward_value)
+                                                   setup.start_transactions, options.config.carryforward_value,
+                                                   options.outside_st_gain_usd)
                       for h in self.households.iter_rows(named=True)}
         self.tracker = DailyTracker(prices)
         self.daily: list[tuple[str, str, DailySpan]] = []  # (strategy, household, its days since the last rebalance)

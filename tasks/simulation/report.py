@@ -1,7 +1,7 @@
 """A simulation's files: CSVs of every figure and one self-contained HTML page with the charts.
 
 Written to the output folder: ``summary.csv`` (per strategy), ``yearly.csv`` (per strategy and
-year), ``path.csv`` (per strategy and rebalance date, households summed), ``households.csv`` (per
+year), ``drawdowns.csv`` (per drawdown of the model, peak to recovery, and strategy), ``path.csv`` (per strategy and rebalance date, households summed), ``households.csv`` (per
 strategy, household and rebalance date), ``wash_sales.csv`` (every disallowed loss, beside what the strategy stated),
 ``daily.csv`` (per strategy, household and trading day: values and the model portfolio's return,
 what the realized tracking error is computed from), ``substitutes.csv`` (how substitutes were
@@ -21,20 +21,22 @@ import polars as pl
 from data_contracts.price_history import PriceHistory
 from tasks.charts import bars, lines
 from tasks.simulation.engine import SimRun
+from tasks.simulation.results import DRAWDOWN_MIN, drawdown_windows
 from tasks.simulation.setup import SimSetup
 
 
 def write_results(out: Path, run: SimRun, setup: SimSetup, prices: PriceHistory, path: pl.DataFrame,
                   years: pl.DataFrame, summary: pl.DataFrame) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    files = {"summary": summary, "yearly": years, "path": path, "households": run.path, "daily": run.daily,
+    files = {"summary": summary, "yearly": years, "drawdowns": drawdown_windows(path, run.liquidation_rate), "path": path, "households": run.path, "daily": run.daily,
              "wash_sales": run.wash_sale_lines, "substitutes": setup.substitutes, "prices_carried": prices.carried}
     written = {}
+    drawdowns = files["drawdowns"]
     for name, frame in files.items():
         written[name] = out / f"{name}.csv"
         frame.write_csv(written[name])
     written["html"] = out / "simulation.html"
-    written["html"].write_text(simulation_html(run, setup, prices, path, years, summary), encoding="utf-8")
+    written["html"].write_text(simulation_html(run, setup, prices, path, years, summary, drawdowns), encoding="utf-8")
     return written
 
 
@@ -52,6 +54,7 @@ SUMMARY_COLUMNS = {
     "excess_after_tax_annualized": ("after-tax excess vs buy-and-hold", _pct),
     "excess_pre_tax_annualized": ("of which pre-tax", _pct),
     "tax_alpha_annualized": ("of which tax (tax alpha)", _pct),
+    "tax_management_annualized": ("of the tax part, tax management", _pct),
     "after_tax_excess_vs_naive_annualized": ("after-tax excess vs naive", _pct),
     "realized_tracking_error": ("realized tracking error", _pct),
     "ex_ante_tracking_error_mean": ("ex-ante TE, mean", _pct), "ex_ante_tracking_error_max": ("ex-ante TE, max", _pct),
@@ -65,16 +68,25 @@ YEAR_COLUMNS = {
     "strategy": ("strategy", str), "year": ("year", str), "pre_tax_return": ("pre-tax return", _pct),
     "after_tax_return": ("after-tax return", _pct), "excess_after_tax": ("after-tax excess vs buy-and-hold", _pct),
     "excess_pre_tax": ("of which pre-tax", _pct), "tax_alpha": ("of which tax (tax alpha)", _pct),
+    "tax_management": ("of the tax part, tax management", _pct),
     "taxes_usd": ("taxes", _usd), "losses_harvested_usd": ("losses harvested", _usd),
     "gains_deferred_usd": ("gains deferred", _usd), "realized_tracking_error": ("realized TE", _pct),
     "ex_ante_tracking_error_mean": ("ex-ante TE, mean", _pct), "turnover": ("turnover", _pct),
     "wash_sales": ("wash sales (unstated)", str),
 }
+DRAWDOWN_COLUMNS = {
+    "strategy": ("strategy", str), "peak": ("model's peak", str), "trough": ("trough", str),
+    "end": ("back at the peak", str), "recovered": ("recovered", lambda v: "yes" if v else "not by the end"),
+    "model_drawdown": ("model's fall", _pct), "pre_tax_return": ("pre-tax return", _pct),
+    "after_tax_return": ("after-tax return", _pct), "excess_after_tax": ("after-tax excess vs buy-and-hold", _pct),
+    "excess_pre_tax": ("of which pre-tax", _pct), "tax_alpha": ("of which tax (tax alpha)", _pct),
+    "tax_management": ("of the tax part, tax management", _pct),
+}
 SUBSTITUTE_COLUMNS = {
     "ticker": ("ticker", str), "substitute": ("substitute", str), "correlation": ("correlation", lambda v: f"{v:.3f}"),
     "window_days": ("days of returns", str), "reason": ("why none", str),
 }
-DEFINITIONS = """<p><b>Realized tracking error</b>: the annualized standard deviation (× √252) of a household's
+DEFINITIONS = f"""<p><b>Realized tracking error</b>: the annualized standard deviation (× √252) of a household's
 daily return minus its model portfolio's, the model portfolio holding the household's target weights
 reset at every close (cash earning nothing), over the trading days after the first rebalance; the
 mean over households. <b>Ex-ante TE</b>: √(dᵀ(BFBᵀ + D)d) / V after each rebalance's trades, from the
@@ -82,7 +94,10 @@ risk model estimated that day from the trailing year of prices (statistical fact
 shrinkage: optimizer/risk_estimate.py). <b>Tax alpha</b>: against the same portfolio held without tax
 management (buy-and-hold of the model): the after-tax excess over buy-and-hold (after-tax returns,
 from liquidation values) less its pre-tax part (the difference of the pre-tax, time-weighted
-returns); the two parts add up to the excess. The excess over naive (a tax-blind full rebalance each
+returns); the two parts add up to the excess. A pre-tax excess is itself a gain liquidation taxes: the
+tax part less −τ × the pre-tax part (τ the households' long-term liquidation rate) is shown as
+<b>tax management</b>, what the tax decisions themselves did. <b>Drawdowns</b>: each fall of the model
+portfolio of at least {DRAWDOWN_MIN:.0%} from a peak, from that peak to the first rebalance back at it. The excess over naive (a tax-blind full rebalance each
 date) mostly measures naive's turnover.</p>"""
 
 
@@ -94,7 +109,7 @@ def _table(frame: pl.DataFrame, columns: dict) -> str:
 
 
 def simulation_html(run: SimRun, setup: SimSetup, prices: PriceHistory, path: pl.DataFrame, years: pl.DataFrame,
-                    summary: pl.DataFrame) -> str:
+                    summary: pl.DataFrame, drawdowns: pl.DataFrame) -> str:
     by = {s[0]: f.sort("date") for s, f in path.partition_by("strategy", as_dict=True).items()}
     baseline, column = ("buy-and-hold", "cumulative_after_tax_excess_vs_buy_and_hold") if "buy-and-hold" in by \
         else ("naive", "cumulative_after_tax_excess_vs_naive")
@@ -118,6 +133,8 @@ per household; prices from {escape(', '.join(prices.tickers[:8]))}{'…' if len(
 {DEFINITIONS}
 <h2>Charts</h2>{alpha}<br>{harvest}<br>{drift}
 <h2>Per year</h2>{_table(years, YEAR_COLUMNS)}
+<h2>Over each drawdown of the model, peak to recovery</h2>{_table(drawdowns, DRAWDOWN_COLUMNS)
+   if drawdowns.height else f'<p>The model portfolio never fell {DRAWDOWN_MIN:.0%} from a peak.</p>'}
 {'<h2>Substitutes chosen from the price history</h2>' + _table(setup.substitutes, SUBSTITUTE_COLUMNS)
    if setup.substitutes.height else ''}
 {'<h2>Notes</h2><ul>' + notes + '</ul>' if notes else ''}

@@ -27,9 +27,22 @@ Definitions (all money in dollars; the households are summed into one portfolio 
   its **pre-tax part** (its pre-tax return − buy-and-hold's: what tracking the model differently
   earned or cost) and its **tax part**, the rest — the literature's **tax alpha**: the after-tax
   value of tax management against the same portfolio held without it (buy-and-hold of the model).
-  The two parts add up to the excess by construction; annualized in the summary, per calendar
+  The two parts add up to the excess by construction. A pre-tax excess is itself a gain that
+  liquidation taxes, so the tax part is shown again as **tax on the pre-tax part** (−τ × it, τ the
+  households' mean long-term liquidation rate, ``SimRun.liquidation_rate``) plus **tax management**,
+  the rest: what the strategy's tax decisions did (an estimate: τ is the long-term rate, and a loss
+  left carried forward is worth less); annualized in the summary, per calendar
   year in the yearly table. The **after-tax excess over naive** (a tax-blind full rebalance at each
   date) is reported too, but it mostly measures that strategy's turnover;
+* a **drawdown window**: the model portfolio (its value chained from ``model_return`` at the
+  rebalances) falls at least ``DRAWDOWN_MIN`` from a peak (``model_drawdowns``); the window runs from
+  that peak to the first rebalance the model is back at it (or the last rebalance, then
+  ``recovered`` is false), so it holds the fall, where losses are harvested, and the recovery,
+  where they are used.
+  Over each: the pre-tax return (chained), the after-tax return (as per year, from the liquidation
+  value at the peak to the one at the window's end) and the excess over buy-and-hold split in the
+  same two parts. A harvest's own year can show a negative tax part: buy-and-hold's liquidation
+  value at the trough counts its unrealized losses as if sold then, against that year's gains;
 * **cumulative after-tax excess** on a date = (liquidation value − the baseline's) ÷ the money put in so far;
 * **turnover** = dollars sold ÷ mean value, per year; **gains deferred** = unrealized gains in
   taxable accounts (what selling would realize), at each year end and at the end;
@@ -49,6 +62,7 @@ from tasks.simulation.engine import UNSTATED_WASH, SimRun
 SUM_COLUMNS = ("value_before_usd", "deposit_usd", "withdrawal_usd", "tax_paid_usd", "value_usd", "liquidation_usd",
                "unrealized_gain_usd", "sold_usd", "bought_usd")
 BASELINE = "buy-and-hold"  # the same portfolio without tax management: the tax alpha's baseline
+DRAWDOWN_MIN = 0.10  # a fall of the model portfolio at least this far below its peak is a drawdown
 
 
 def _value_weighted(column: str, weight: str) -> pl.Expr:
@@ -106,11 +120,13 @@ def ex_ante_tracking_error(run: SimRun, by: tuple[str, ...] = ("strategy",)) -> 
                                 pl.col("ex_ante_tracking_error").max().alias("ex_ante_tracking_error_max"))
 
 
-def excess_over_baseline(frame: pl.DataFrame, pre_tax: str, after_tax: str, on: tuple[str, ...] = (),
-                         suffix: str = "") -> pl.DataFrame:
+def excess_over_baseline(frame: pl.DataFrame, pre_tax: str, after_tax: str, liquidation_rate: float,
+                         on: tuple[str, ...] = (), suffix: str = "") -> pl.DataFrame:
     """Each row's after-tax excess over buy-and-hold's row (same ``on`` keys), its pre-tax part and its
     tax part (the rest, the tax alpha): ``excess_after_tax{suffix}``, ``excess_pre_tax{suffix}``,
-    ``tax_alpha{suffix}``; null without a buy-and-hold row."""
+    ``tax_alpha{suffix}``; the tax part again as ``tax_on_pre_tax{suffix}`` = −τ × the pre-tax part (a
+    pre-tax excess is a gain, and liquidation taxes it at τ = ``liquidation_rate``: not a tax-management
+    effect) plus ``tax_management{suffix}``, the rest; null without a buy-and-hold row."""
     key = list(on) or ["_all"]
     frame = frame.with_columns(pl.lit(0).alias("_all")) if not on else frame
     base = frame.filter(pl.col("strategy") == BASELINE).select(
@@ -118,8 +134,11 @@ def excess_over_baseline(frame: pl.DataFrame, pre_tax: str, after_tax: str, on: 
     joined = frame.join(base, on=key, how="left", maintain_order="left").with_columns(
         (pl.col(after_tax) - pl.col("_bh_after")).alias(f"excess_after_tax{suffix}"),
         (pl.col(pre_tax) - pl.col("_bh_pre")).alias(f"excess_pre_tax{suffix}"))
-    return joined.with_columns((pl.col(f"excess_after_tax{suffix}") - pl.col(f"excess_pre_tax{suffix}"))
-                               .alias(f"tax_alpha{suffix}")).drop("_bh_pre", "_bh_after", *([] if on else ["_all"]))
+    joined = joined.with_columns(
+        (pl.col(f"excess_after_tax{suffix}") - pl.col(f"excess_pre_tax{suffix}")).alias(f"tax_alpha{suffix}"),
+        (-liquidation_rate * pl.col(f"excess_pre_tax{suffix}")).alias(f"tax_on_pre_tax{suffix}"))
+    return joined.with_columns((pl.col(f"tax_alpha{suffix}") - pl.col(f"tax_on_pre_tax{suffix}"))
+                               .alias(f"tax_management{suffix}")).drop("_bh_pre", "_bh_after", *([] if on else ["_all"]))
 
 
 def yearly(run: SimRun, path: pl.DataFrame) -> pl.DataFrame:
@@ -141,33 +160,92 @@ def yearly(run: SimRun, path: pl.DataFrame) -> pl.DataFrame:
     out = out.join(after_tax, on=["strategy", "year"], how="left") \
         .join(realized_tracking_error(run.daily, ("strategy", "year")), on=["strategy", "year"], how="left") \
         .join(ex_ante_tracking_error(run, ("strategy", "year")), on=["strategy", "year"], how="left")
-    out = excess_over_baseline(out, "pre_tax_return", "after_tax_return", on=("year",))
+    out = excess_over_baseline(out, "pre_tax_return", "after_tax_return", run.liquidation_rate, on=("year",))
     return out.select("strategy", "year", "pre_tax_return", "after_tax_return", "excess_after_tax", "excess_pre_tax",
-                      "tax_alpha", "end_value_usd", "end_liquidation_usd", "taxes_usd", "st_gain_usd", "lt_gain_usd",
+                      "tax_alpha", "tax_on_pre_tax", "tax_management", "end_value_usd", "end_liquidation_usd", "taxes_usd", "st_gain_usd", "lt_gain_usd",
                       "losses_harvested_usd", "gains_deferred_usd", "dividends_usd", "turnover", "mean_security_drift",
                       "realized_tracking_error", "ex_ante_tracking_error_mean", "ex_ante_tracking_error_max",
                       "wash_sales").sort("strategy", "year")
 
 
 def _after_tax_by_year(path: pl.DataFrame) -> list[tuple[str, int, float | None]]:
-    """(strategy, year, after-tax return over the year, not annualized): the IRR of the liquidation
-    value at the last rebalance of the year before (or the starting value) in, the year's deposits in
-    and withdrawals out, and its last liquidation value out, compounded over the year's span."""
+    """(strategy, year, after-tax return over the year, not annualized): from the liquidation value at
+    the last rebalance of the year before (or the starting value) to the year's last one."""
     out = []
     for (strategy,), p in path.partition_by("strategy", as_dict=True, maintain_order=True).items():
         p = p.sort("date")
-        years = p["date"].dt.year().to_list()
         start_date, start_usd = p["date"][0], float(p["value_before_usd"][0])
-        for year in sorted(set(years)):
+        for year in sorted(set(p["date"].dt.year().to_list())):
             rows = p.filter(pl.col("date").dt.year() == year)
-            dates = [start_date] + rows["date"].to_list() + [rows["date"][-1]]
-            flows = np.concatenate([[-start_usd], -(rows["deposit_usd"] - rows["withdrawal_usd"]).to_numpy(),
-                                    [rows["liquidation_usd"][-1]]])
-            span = (dates[-1] - start_date).days / 365.25
-            rate = irr(dates, flows) if span > 0 else float("nan")
-            out.append((strategy, year, (1 + rate) ** span - 1 if np.isfinite(rate) else None))
+            out.append((strategy, year, _after_tax_over(start_date, start_usd, rows)))
             start_date, start_usd = rows["date"][-1], float(rows["liquidation_usd"][-1])
     return out
+
+
+def _after_tax_over(start_date: dt.date, start_usd: float, rows: pl.DataFrame) -> float | None:
+    """After-tax return, not annualized, of ``start_usd`` put in on ``start_date``, the deposits in and
+    withdrawals out of ``rows`` (rebalances after it), and the last row's liquidation value out: their
+    IRR compounded over the span."""
+    dates = [start_date] + rows["date"].to_list() + [rows["date"][-1]]
+    flows = np.concatenate([[-start_usd], -(rows["deposit_usd"] - rows["withdrawal_usd"]).to_numpy(),
+                            [rows["liquidation_usd"][-1]]])
+    span = (dates[-1] - start_date).days / 365.25
+    rate = irr(dates, flows) if span > 0 else float("nan")
+    return (1 + rate) ** span - 1 if np.isfinite(rate) else None
+
+
+def model_drawdowns(path: pl.DataFrame, min_drawdown: float = DRAWDOWN_MIN) -> list[tuple[dt.date, dt.date, dt.date, float, bool]]:
+    """(peak, trough, end, depth, recovered) of each fall of the model portfolio at least
+    ``min_drawdown`` deep from a peak, on buy-and-hold's rebalance dates (its model is every
+    strategy's). Peaks and troughs alternate, each swing at least ``min_drawdown`` (a fall from a
+    peak, then a rise from the trough of that fraction of it), so a second fall before the first
+    is recovered is a drawdown of its own; ``end`` is the first rebalance after the trough at or
+    above the peak, or the last one."""
+    base = path.filter(pl.col("strategy") == BASELINE).sort("date")
+    dates = base["date"].to_list()
+    index = np.cumprod(1.0 + base["model_return"].fill_null(0.0).fill_nan(0.0).to_numpy())
+    swings, falling, extreme, peak = [], False, 0, 0
+    for k in range(1, len(index)):
+        if not falling:
+            if index[k] > index[extreme]:
+                extreme = k
+            elif index[k] <= index[extreme] * (1 - min_drawdown):
+                falling, peak, extreme = True, extreme, k
+        elif index[k] < index[extreme]:
+            extreme = k
+        elif index[k] >= index[extreme] * (1 + min_drawdown):
+            swings.append((peak, extreme))
+            falling, extreme = False, k
+    if falling:
+        swings.append((peak, extreme))
+    out = []
+    for peak, trough in swings:
+        back = next((k for k in range(trough + 1, len(index)) if index[k] >= index[peak]), None)
+        end = back if back is not None else len(index) - 1
+        out.append((dates[peak], dates[trough], dates[end], float(1 - index[trough] / index[peak]), back is not None))
+    return out
+
+
+def drawdown_windows(path: pl.DataFrame, liquidation_rate: float, min_drawdown: float = DRAWDOWN_MIN) -> pl.DataFrame:
+    """Per drawdown window of the model portfolio (``model_drawdowns``) and strategy: the window, the
+    model's fall, the pre-tax and after-tax returns over it (not annualized) and the after-tax excess
+    over buy-and-hold split as ``excess_over_baseline`` does."""
+    rows = []
+    for peak, trough, end, depth, recovered in model_drawdowns(path, min_drawdown):
+        for (strategy,), p in path.partition_by("strategy", as_dict=True, maintain_order=True).items():
+            at_peak = p.filter(pl.col("date") == peak)
+            inside = p.filter((pl.col("date") > peak) & (pl.col("date") <= end)).sort("date")
+            if at_peak.is_empty() or inside.is_empty():
+                continue
+            rows.append(dict(
+                strategy=strategy, peak=peak, trough=trough, end=end, recovered=recovered, model_drawdown=depth,
+                pre_tax_return=float((inside["period_return"].fill_null(0.0) + 1).product() - 1),
+                after_tax_return=_after_tax_over(peak, float(at_peak["liquidation_usd"][0]), inside)))
+    schema = {"strategy": pl.String, "peak": pl.Date, "trough": pl.Date, "end": pl.Date, "recovered": pl.Boolean,
+              "model_drawdown": pl.Float64, "pre_tax_return": pl.Float64, "after_tax_return": pl.Float64}
+    frame = pl.DataFrame(rows, schema=schema)
+    return excess_over_baseline(frame, "pre_tax_return", "after_tax_return", liquidation_rate,
+                                on=("peak",)).sort("peak", "strategy")
 
 
 def irr(dates: list[dt.date], flows: np.ndarray) -> float:
@@ -221,7 +299,8 @@ def summary(run: SimRun, path: pl.DataFrame, years: pl.DataFrame) -> pl.DataFram
     out = pl.DataFrame(rows)
     out = out.join(realized_tracking_error(run.daily), on="strategy", how="left", maintain_order="left") \
         .join(ex_ante_tracking_error(run), on="strategy", how="left", maintain_order="left")
-    out = excess_over_baseline(out, "pre_tax_return_annualized", "after_tax_return_annualized", suffix="_annualized")
+    out = excess_over_baseline(out, "pre_tax_return_annualized", "after_tax_return_annualized", run.liquidation_rate,
+                               suffix="_annualized")
     naive = out.filter(pl.col("strategy") == "naive")
     return out.with_columns(
         (pl.col("after_tax_return_annualized") - naive["after_tax_return_annualized"][0] if naive.height
