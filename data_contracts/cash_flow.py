@@ -4,7 +4,9 @@ The payload names the household and the amount: positive is a deposit to invest,
 withdrawal to raise. Optionally the account (else the household's largest taxable account, else
 its largest account). Anything that is not exactly that is rejected with the reason: an unknown or
 malformed household, a non-numeric, non-finite, zero, sub-cent or absurd amount. Amounts are
-parsed as decimals (never floats) so "0.1" is ten cents and "1e3" or "12.345" are refused.
+plain ASCII decimals, ``-?[0-9]+(.[0-9]{1,2})?``, parsed as decimals (never floats): "0.1" is ten
+cents; "1e3", "12.345", "1,000", "25,50" (a decimal comma, or a thousands separator: which one is a
+guess), "$100", "+100", and digits of other scripts ("١٠٠", fullwidth "１００") are refused.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 # Larger than any single client cash flow a desk would automate; beyond it is a typo or an attack.
 MAX_CASH_FLOW_USD = Decimal("1000000000")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+AMOUNT_PATTERN = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?", re.ASCII)  # [0-9], not \d: no other scripts' digits
 EVENT_NAME = "lotwise.cashflow"
 
 
@@ -50,9 +53,10 @@ class CashFlowRequest(BaseModel):
     def _amount(cls, v: Any) -> Decimal:
         if isinstance(v, float):
             raise ValueError("give the amount as text or a decimal, not a binary float")
-        text = str(v).strip().replace(",", "").removeprefix("$")
-        if not re.fullmatch(r"[+-]?\d+(\.\d{1,2})?", text):
-            raise ValueError(f"{str(v)[:40]!r} is not an amount in dollars and cents (e.g. 25000 or -1500.50)")
+        text = str(v).strip()
+        if not AMOUNT_PATTERN.fullmatch(text):
+            raise ValueError(f"{str(v)[:40]!r} is not an amount in dollars and cents written as plain digits "
+                             "(e.g. 25000 or -1500.50: no sign but '-', no '$', no separators)")
         try:
             amount = Decimal(text)
         except InvalidOperation as exc:  # pragma: no cover - the pattern above admits only decimals

@@ -73,6 +73,9 @@ class ValidatedDay:
     risk_loadings: pl.DataFrame | None = None  # security_id, factor, loading
     risk_factor_covariance: pl.DataFrame | None = None  # factor_1, factor_2, covariance (annualized)
     risk_specific: pl.DataFrame | None = None  # security_id, specific_volatility, specific_variance (annualized)
+    # Every account id the day's custodian files mention, rows set aside included: what
+    # ``data_contracts.privacy.mask_text`` masks in artifacts, reports and logs, whatever the account's state
+    account_ids_seen: frozenset[str] = frozenset()
 
     @property
     def ready_households(self) -> pl.Series:
@@ -100,6 +103,7 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     Great Expectations suites; with ``previous``, day-over-day checks run too."""
     out: list[pl.DataFrame] = []
     f = day.firm
+    seen = account_ids_seen(day)
     # The risk files' file-level checks first, so that what they set aside or find unusable is
     # reported below like any other firm file's problems.
     risk_files, reconciliation = check_risk_files(f)
@@ -295,7 +299,19 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     held = exceptions.filter((pl.col("severity") == "error") & pl.col("household_id").is_not_null())["household_id"].unique().sort()
     loadings, covariance, specific = risk if risk is not None else (None, None, None)
     return ValidatedDay(as_of, securities, prices, models, households, accounts, positions, lots, txns, cash, exceptions, held,
-                        mandates, loadings, covariance, specific)
+                        mandates, loadings, covariance, specific, seen)
+
+
+def account_ids_seen(day: DayFiles) -> frozenset[str]:
+    """Every account id in the custodian files' good rows and set-aside rows (stripped, as validated)."""
+    ids: set[str] = set()
+    for files in day.custodians.values():
+        for parsed in files.values():
+            for frame in (parsed.good, parsed.bad_rows):
+                if frame is not None and "account_id" in frame.columns:
+                    ids.update(frame["account_id"].cast(pl.String).str.strip_chars().drop_nulls().unique().to_list())
+    ids.discard("")
+    return frozenset(ids)
 
 
 def risk_coverage(specific: pl.DataFrame, securities: pl.DataFrame, households: pl.DataFrame, models: pl.DataFrame,

@@ -20,7 +20,7 @@ from data_contracts.validation import EXCEPTION_SCHEMA
 from optimizer.errors import OptimizerError
 from optimizer.relax import solve_with_relaxation
 from optimizer.verify import verify
-from tasks.artifacts import markdown_table, mask_account, money, publish_artifacts
+from tasks.artifacts import markdown_table, mask_account, mask_text, money, publish_artifacts
 from tasks.cash_flow import apply_cash_flow, load_household
 from tasks.desk import desk_frames
 from tasks.desk_report import desk_report_html, write_desk_report
@@ -95,7 +95,7 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
     log.info("cash flow %s: %s %s in account %s: %s, %d trades, published in %.2f s", run_id, request.kind,
              money(abs(float(request.amount_usd))), mask_account(summary.account_id), status, trades.height, published_s)
     if status != "published":
-        log.warning("household %s: %s", request.household_id, reason)
+        log.warning("household %s: %s", request.household_id, mask_text(reason or "", set(custodian_of)))
     return summary.model_dump(mode="json")
 
 
@@ -105,7 +105,7 @@ def _artifacts(s: CashFlowSummary, outputs: dict[str, pl.DataFrame], out_dir: Pa
     title = f"Cash flow {s.household_id}: {money(abs(float(s.amount_usd)))} {kind}"
     tax = outputs["tax_report"]
     figures = [
-        ("status", f"{s.status}{': ' + s.reason if s.reason else ''}"),
+        ("status", f"{s.status}{': ' + mask_text(s.reason, account_ids) if s.reason else ''}"),
         ("account", mask_account(s.account_id)),
         ("data", f"{s.as_of_date}, daily run {s.base_run_id}; trades applied first from {len(s.applied_runs)} run(s)"),
         ("trades", f"{s.trades}: buys {money(s.buy_amount_usd)}, sells {money(s.sell_amount_usd)}"),

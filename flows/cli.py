@@ -94,14 +94,14 @@ def cashflow(
     import os
 
     from data_contracts.cash_flow import CashFlowRejected, parse_request
-    from tasks.cash_flow import household_day, latest_daily_run
+    from tasks.cash_flow import check_account, household_day, latest_daily_run
 
     try:  # rejected here, before anything is emitted or run
         request = parse_request(household_id=household, amount_usd=amount, account_id=account)
         parquet_root = var / "warehouse" / "parquet"
-        household_day(parquet_root, latest_daily_run(parquet_root), request.household_id)
+        check_account(household_day(parquet_root, latest_daily_run(parquet_root), request.household_id), request)
     except CashFlowRejected as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from exc
     if local:
         use_local_prefect(var)

@@ -15,8 +15,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from data_contracts.config import RunConfig
 from data_contracts.outputs import RunSummary, StageTiming
 from flows.runners import batch_task_runner, wait_until_ready
-from tasks.artifacts import (daily_failure_markdown, daily_figures, daily_title, markdown_table, publish_artifacts,
-                             publish_failure)
+from tasks.artifacts import (daily_failure_markdown, daily_figures, daily_title, markdown_table, mask_text,
+                             publish_artifacts, publish_failure)
 from tasks.desk import desk_frames
 from tasks.desk_report import desk_report_html, write_desk_report
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
@@ -66,7 +66,8 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
         # Missing input is never success: the run fails with the reason and stages nothing, so a cash
         # flow keeps building on the latest day that validated.
         unusable = unusable_reason(input_dir, day)
-        if unusable is not None:
+        if unusable is not None:  # the state message and the summary are on the dashboard: accounts masked
+            unusable = mask_text(unusable, day.account_ids_seen)
             publish_failure("daily", daily_failure_markdown(as_of, run_id, unusable))
             raise NoUsableInput(unusable)
         with clock.stage("stage"):
@@ -111,7 +112,7 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
         summary.orchestration_overhead_share = overhead_share(clock.timings, outcomes, config.workers, runner_start_s)
         summary.expectations_evaluated, summary.expectations_failed = report.evaluated, report.failed
         summary.data_docs = report.index_html
-        s, account_ids = summary.model_dump(mode="json"), set(day.accounts["account_id"].to_list())
+        s, account_ids = summary.model_dump(mode="json"), day.account_ids_seen | set(day.accounts["account_id"].to_list())
         publish_summary(s, out_dir, db_path)
         report_html = write_desk_report(desk_report_html(daily_title(s), daily_figures(s), outputs, config, account_ids), out_dir)
         _artifacts(s, outputs, out_dir, report_html, account_ids)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,11 @@ def save_snapshot(problem: HouseholdProblem, params: SolveParams, path: Path) ->
         else:
             header["problem"][f.name] = list(value) if isinstance(value, tuple) else value
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, __header__=np.array(json.dumps(header)), **arrays)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # a client's lots: owner-only
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        np.savez_compressed(out, __header__=np.array(json.dumps(header)), **arrays)
     return path
 
 

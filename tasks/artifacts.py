@@ -1,44 +1,29 @@
 """What a run shows in the Prefect dashboard: a markdown summary, tables, links to its files.
 
-Account numbers never appear in full in logs or artifacts (``mask_account``): the dashboard is
-seen by more people than the trade files are. Artifacts are keyed by run kind so the dashboard's
-artifact pages show each key's history across runs.
+Account numbers never appear in full in logs or artifacts (``data_contracts.privacy``): the
+dashboard is seen by more people than the trade files are. Artifacts are keyed by run kind so the
+dashboard's artifact pages show each key's history across runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-
-import re
 from pathlib import Path
 
 import polars as pl
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
+from data_contracts.privacy import mask_account, mask_text
+
 TOP_ROWS = 25
 
 
-def mask_account(account_id: str | None) -> str:
-    """Only the last four characters: "A00000123" → "•••0123"."""
-    if account_id is None:
-        return ""
-    s = str(account_id)
-    return "•••" + s[-4:] if len(s) > 4 else "•" * len(s)
-
-
 def masked(frame: pl.DataFrame, account_ids: set[str] | None = None) -> pl.DataFrame:
-    """The frame with its account column masked, and any known account id inside text masked too."""
+    """The frame with its account column masked, and account ids inside its text masked too (``mask_text``)."""
     if "account_id" in frame.columns:
         frame = frame.with_columns(pl.col("account_id").map_elements(mask_account, return_dtype=pl.String))
-    if account_ids:
-        frame = frame.with_columns(pl.col(c).map_elements(lambda t: mask_text(t, account_ids), return_dtype=pl.String)
-                                   for c, t in frame.schema.items() if t == pl.String and c != "account_id")
-    return frame
-
-
-def mask_text(text: str, account_ids: set[str]) -> str:
-    """Every whole word of ``text`` that is one of ``account_ids``, masked (reasons quote account ids)."""
-    return re.sub(r"[A-Za-z0-9_.\-]+", lambda m: mask_account(m[0]) if m[0] in account_ids else m[0], text)
+    return frame.with_columns(pl.col(c).map_elements(lambda t: mask_text(t, account_ids or ()), return_dtype=pl.String)
+                              for c, t in frame.schema.items() if t == pl.String and c != "account_id")
 
 
 def file_link(path: Path) -> str:

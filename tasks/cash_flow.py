@@ -31,6 +31,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.cash_flow import CashFlowRejected, CashFlowRequest
+from data_contracts.privacy import mask_account, mask_text
 from data_contracts.validation import ValidatedDay
 from optimizer.problem import HouseholdProblem
 from tasks.staged import StagedDay, scan_partition
@@ -70,9 +71,18 @@ def household_day(parquet_root: Path, base: BaseRun, household_id: str) -> Valid
             .filter((pl.col("household_id") == household_id) & (pl.col("severity") == "error") & (pl.col("stage") == "validate"))
             .collect())
     if held.height:
+        why = mask_text("; ".join(held["reason"].unique(maintain_order=True).head(3)),
+                        set(day.accounts["account_id"].cast(pl.String).to_list()))
         raise CashFlowRejected(f"household {household_id} was held back on {base.as_of} by bad input, so there is no "
-                               f"validated data to rebalance it on: {'; '.join(held['reason'].unique(maintain_order=True).head(3))}")
+                               f"validated data to rebalance it on: {why}")
     return day
+
+
+def check_account(day: ValidatedDay, request: CashFlowRequest) -> None:
+    """Rejects a request whose account is not one of the household's (checked before an event is emitted)."""
+    if request.account_id is not None and request.account_id not in day.accounts["account_id"].cast(pl.String).to_list():
+        raise CashFlowRejected(f"account {mask_account(request.account_id)} does not belong to household "
+                               f"{request.household_id}")
 
 
 def published_decisions(parquet_root: Path, base: BaseRun, household_id: str, before: dt.datetime | None,
@@ -156,7 +166,8 @@ def choose_account(problem: HouseholdProblem, request: CashFlowRequest) -> int:
     ids = [str(a) for a in problem.account_ids]
     if request.account_id is not None:
         if request.account_id not in ids:
-            raise CashFlowRejected(f"account {request.account_id} does not belong to household {problem.household_id}")
+            raise CashFlowRejected(f"account {mask_account(request.account_id)} does not belong to household "
+                                   f"{problem.household_id}")
         return ids.index(request.account_id)
     value = problem.cash_usd + np.bincount(problem.lot_account, weights=problem.lot_value_usd, minlength=problem.n_accounts)
     taxable = np.flatnonzero(problem.account_taxable)
@@ -177,7 +188,7 @@ def apply_cash_flow(problem: HouseholdProblem, request: CashFlowRequest) -> tupl
     can_raise = problem.cash_usd[a] + held_usd
     if raise_usd > can_raise + 0.005:
         raise CashFlowRejected(
-            f"withdrawal of ${raise_usd:,.2f} is more than account {problem.account_ids[a]} holds "
+            f"withdrawal of ${raise_usd:,.2f} is more than account {mask_account(problem.account_ids[a])} holds "
             f"(${problem.cash_usd[a]:,.2f} cash and ${held_usd:,.2f} in securities)")
     withdrawal = np.zeros(problem.n_accounts) if problem.withdrawal_usd is None else problem.withdrawal_usd.copy()
     withdrawal[a] += raise_usd

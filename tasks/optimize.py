@@ -13,6 +13,7 @@ from optimizer.relax import solve_with_relaxation
 from optimizer.snapshot import save_snapshot
 from tasks.outcomes import BatchResult, household_exception
 from tasks.problems import build_problems
+from warehouse.io import private_dir
 
 
 def solve_params(config: RunConfig) -> SolveParams:
@@ -50,7 +51,7 @@ def snapshot_note(problem: HouseholdProblem, params: SolveParams, snapshot_dir: 
     """Write the household's solver input for `lotwise replay`; the words to add to its exception."""
     if snapshot_dir is None:
         return ""
-    path = save_snapshot(problem, params, Path(snapshot_dir) / f"{problem.household_id}.npz")
+    path = save_snapshot(problem, params, private_dir(Path(snapshot_dir)) / f"{problem.household_id}.npz")
     return f" [replay: lotwise replay {path}]"
 
 
@@ -62,7 +63,7 @@ def optimize_households(day: ValidatedDay, household_ids: list[str], config: Run
     on_failure = snapshot_dir if config.snapshots != "none" else None
     for problem in build_problems(day, household_ids, config):
         if keep_all is not None:
-            save_snapshot(problem, params, Path(keep_all) / f"{problem.household_id}.npz")
+            save_snapshot(problem, params, private_dir(Path(keep_all)) / f"{problem.household_id}.npz")
         try:
             solution, relaxations = solve_with_relaxation(problem, params)
             result.solutions.append(solution)

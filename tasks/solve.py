@@ -28,7 +28,7 @@ from tasks.outcomes import solution_frames
 from tasks.staged import StagedDay, batch_day
 from tasks.tax_report import TAX_REPORT_SCHEMA, tax_report_frame
 from tasks.verify import verify_solutions
-from warehouse.io import replace_dir_atomically
+from warehouse.io import make_private, private_dir, replace_dir_atomically
 
 COUNTS = ("solved", "infeasible", "relaxed", "failed_verification")
 
@@ -52,11 +52,12 @@ def batch_digest(household_ids: list[str]) -> str:
 def save_outcome(outcome: BatchOutcome, folder: Path) -> Path:
     final = Path(folder) / f"batch-{batch_digest(outcome.household_ids)}"
     staging = final.with_name(f".{final.name}.writing-{uuid.uuid4().hex}")
-    staging.mkdir(parents=True)
+    private_dir(staging)  # a checkpoint holds clients' trades: owner-only, like the run folders
     for name, frame in outcome.frames.items():
         frame.write_parquet(staging / f"{name}.parquet")
     outcome.exceptions.write_parquet(staging / "exceptions.parquet")
     (staging / "counts.json").write_text(json.dumps({"household_ids": outcome.household_ids, **outcome.counts}))
+    make_private(staging)
     replace_dir_atomically(staging, final)
     return final
 

@@ -14,7 +14,7 @@ from data_contracts.config import RunConfig
 from data_contracts.expectations import QualityRecorder, QualityReport
 from data_contracts.layout import DayFiles
 from data_contracts.validation import PreviousDay, ValidatedDay, ValidationConfig, validate_day
-from warehouse.io import latest_partition
+from warehouse.io import latest_partition, make_private, private_dir
 
 
 def previous_day(parquet_root: Path, as_of: dt.date) -> PreviousDay | None:
@@ -36,10 +36,15 @@ def validate(day: DayFiles, as_of: dt.date, config: RunConfig, parquet_root: Pat
 
 @task(name="data-docs", cache_policy=NO_CACHE)
 def write_data_docs(quality: QualityRecorder, folder: Path) -> QualityReport:
-    """The run's Great Expectations Data Docs (HTML), replaced whole on a rerun of the same run id."""
+    """The run's Great Expectations Data Docs (HTML), replaced whole on a rerun of the same run id;
+    owner-only (they quote the day's values), like the run folders."""
     if folder.exists():
         shutil.rmtree(folder)
-    return quality.write_docs(folder)
+    private_dir(folder.parent)
+    report = quality.write_docs(folder)
+    if folder.exists():
+        make_private(folder)
+    return report
 
 
 class NoUsableInput(RuntimeError):

@@ -109,10 +109,17 @@ def test_a_redelivered_event_rewrites_the_same_files(daily):
     ("NOPE", "100", None, "not in the latest validated data"),
     (None, "abc", None, "not an amount in dollars and cents"),
     (None, "12.345", None, "not an amount in dollars and cents"),
+    (None, "25,50", None, "not an amount in dollars and cents"),  # a decimal comma: $25.50 or $2,550? never a guess
+    (None, "-1,5", None, "not an amount in dollars and cents"),
+    (None, "1,000", None, "not an amount in dollars and cents"),
+    (None, "$100", None, "not an amount in dollars and cents"),
+    (None, "+100", None, "not an amount in dollars and cents"),
+    (None, "\u0661\u0660\u0660", None, "not an amount in dollars and cents"),  # Arabic-Indic 100
+    (None, "\uff11\uff10\uff10", None, "not an amount in dollars and cents"),  # fullwidth 100
     (None, "0", None, "the amount is zero"),
     (None, "5000000000", None, "more than the $1,000,000,000"),
     (None, "-999999999", None, "is more than account"),
-    (None, "100", "A99999999", "does not belong to household"),
+    (None, "100", "A99999999", "account •••9999 does not belong to household"),
     ("H1'; DROP TABLE stg_lots; --", "100", None, "is not an identifier"),
 ])
 def test_a_bad_request_is_rejected_with_its_reason_and_runs_nothing(daily, household, amount, account, why):
@@ -129,11 +136,16 @@ def test_the_cli_rejects_before_emitting(daily):
 
     result = CliRunner().invoke(app, ["cashflow", "--household", "NOPE", "--amount", "-5", "--var", str(daily["var"])])
     assert result.exit_code == 2 and "not in the latest validated data" in result.output
+    # An account of another household is refused here too, masked, before any event (no Prefect server is set).
+    other = daily["accounts"].filter(pl.col("household_id") != daily["household"])["account_id"][0]
+    result = CliRunner().invoke(app, ["cashflow", "--household", daily["household"], "--amount", "100", "--account", other,
+                                      "--var", str(daily["var"])])
+    assert result.exit_code == 2 and "does not belong to household" in result.output and other not in result.output
 
 
 def test_occurred_orders_same_day_cash_flows():
     from data_contracts.cash_flow import parse_request
 
-    r = parse_request(household_id="H1", amount_usd="-1,500.50", account_id="None", occurred="2026-11-20T15:00:00Z")
+    r = parse_request(household_id="H1", amount_usd="-1500.50", account_id="None", occurred="2026-11-20T15:00:00Z")
     assert r.amount_usd.as_tuple().exponent == -2 and str(r.amount_usd) == "-1500.50" and r.account_id is None
     assert r.occurred == dt.datetime(2026, 11, 20, 15, tzinfo=dt.timezone.utc) and r.kind == "withdrawal"

@@ -32,6 +32,31 @@ def write_partition(root: Path, table: str, as_of: dt.date, run_id: str, frame: 
     return target / f"{part}.parquet"
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder, every component it creates owner-only (0700): client data below it."""
+    target = Path(path)
+    missing, up = [], target
+    while not up.exists() and up != up.parent:
+        missing.append(up)
+        up = up.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)  # mkdir's mode passes through the umask
+    return target
+
+
+def make_private(root: Path) -> None:
+    """Every folder under ``root`` (itself included) 0700 and every file 0600: written by a library
+    that knows no modes (Great Expectations' Data Docs)."""
+    root = Path(root)
+    root.chmod(0o700)
+    for folder, dirs, files in os.walk(root):
+        for d in dirs:
+            os.chmod(os.path.join(folder, d), 0o700)
+        for f in files:
+            os.chmod(os.path.join(folder, f), 0o600)
+
+
 def replace_dir_atomically(staging: Path, final: Path) -> None:
     """Publish a fully written folder under its final name; an earlier copy is swapped out whole."""
     final.parent.mkdir(parents=True, exist_ok=True)
