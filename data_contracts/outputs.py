@@ -71,7 +71,11 @@ class HouseholdRealizedGainsRecord(Record):
     household_id: HouseholdId = Field(description="Household.")
     st_gain_usd: float = Field(**usd("Net short-term gain realized in taxable accounts."))
     lt_gain_usd: float = Field(**usd("Net long-term gain realized in taxable accounts."))
-    est_tax_usd: float = Field(**usd("Estimated tax at the household's marginal ST/LT rates (negative = saving)."))
+    est_tax_at_marginal_rates_usd: float = Field(**usd(
+        "The run's gains × the household's marginal ST/LT rates, not netted with its year (negative = saving)."))
+    est_tax_usd: float = Field(**usd(
+        "Estimated tax this run adds to the household's year, netted with its year to date and carryforwards, "
+        "the $3,000 rule applied: tax_report.csv's est_tax_run_usd (negative = saving)."))
 
 
 class HouseholdTaxReportRecord(Record):
@@ -213,7 +217,8 @@ class RunSummary(BaseModel):
     trades: int = Field(description="Rows in trades.csv.")
     buy_amount_usd: float = Field(**usd("Sum of buy amounts."))
     sell_amount_usd: float = Field(**usd("Sum of sell amounts."))
-    est_tax_usd: float = Field(**usd("Estimated tax of the realized gains (negative = saving)."))
+    est_tax_usd: float = Field(**usd("Estimated tax this run adds to the households' years, netted with year to date "
+                                     "and carryforwards: tax_report.csv's est_tax_run_usd, summed (negative = saving)."))
     tax_saved_usd: float = Field(0.0, **usd("Estimated taxes saved or deferred against a tax-naive rebalance "
                                             "(tax_report.csv, summed)."))
     tax_saved_harvesting_usd: float = Field(0.0, **usd("Of which from loss harvesting."))
@@ -255,7 +260,8 @@ class CashFlowSummary(BaseModel):
     sell_amount_usd: float = Field(**usd("Sum of sell amounts."))
     st_gain_usd: float = Field(**usd("Short-term gain realized in taxable accounts (negative = loss)."))
     lt_gain_usd: float = Field(**usd("Long-term gain realized in taxable accounts (negative = loss)."))
-    est_tax_usd: float = Field(**usd("Estimated tax of the realized gains (negative = saving)."))
+    est_tax_usd: float = Field(**usd("Estimated tax this run adds to the households' years, netted with year to date "
+                                     "and carryforwards: tax_report.csv's est_tax_run_usd, summed (negative = saving)."))
     cash_after_usd: float = Field(**usd("The account's cash after trading (a withdrawal is paid from it)."))
     output_dir: str = Field(description="Folder the files were written to.")
     seconds_to_publish: float = Field(description="From the flow's start to its trade file in place.")

@@ -26,10 +26,10 @@ from tasks.desk import desk_frames
 from tasks.desk_report import desk_report_html, write_desk_report
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
 from tasks.optimize import solve_params
-from tasks.outcomes import household_exception, solution_frames
+from tasks.outcomes import household_exception
 from tasks.persist import persist
 from tasks.problems import build_problems
-from tasks.tax_report import tax_report_frame
+from tasks.tax_report import run_frames
 
 
 @flow(name="cash_flow_rebalance", flow_run_name="cash flow {household_id} {amount_usd}")
@@ -67,8 +67,7 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
     if status != "published":
         exceptions.append(household_exception(problem.household_id, "optimize" if status == "infeasible" else "verify", reason))
     custodian_of = dict(zip(day.accounts["account_id"].to_list(), day.accounts["custodian_id"].cast(pl.String).to_list()))
-    outputs = solution_frames(solutions, custodian_of)
-    outputs["tax_report"] = tax_report_frame(solutions, day.households, config)
+    outputs = run_frames(solutions, custodian_of, day.households, config)
     outputs["exceptions"] = pl.DataFrame(exceptions, schema=EXCEPTION_SCHEMA)
     outputs.update(desk_frames(outputs, day, config))
     out_root = var_dir / "runs"
@@ -87,7 +86,7 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
         buy_amount_usd=float(amount.filter(trades["side"] == "buy").sum()),
         sell_amount_usd=float(amount.filter(trades["side"] == "sell").sum()),
         st_gain_usd=float(gains["st_gain_usd"].sum()), lt_gain_usd=float(gains["lt_gain_usd"].sum()),
-        est_tax_usd=float(gains["est_tax_usd"].sum()), cash_after_usd=cash_after,
+        est_tax_usd=float(outputs["tax_report"]["est_tax_run_usd"].sum()), cash_after_usd=cash_after,
         output_dir=str(run_folder(out_root, base.as_of, run_id)), seconds_to_publish=round(published_s, 3))
     persist(outputs, summary.model_dump(mode="json"), parquet_root, db_path, base.as_of, run_id)
     publish_summary(summary.model_dump(mode="json"), out_dir, db_path)
@@ -110,7 +109,7 @@ def _artifacts(s: CashFlowSummary, outputs: dict[str, pl.DataFrame], out_dir: Pa
         ("data", f"{s.as_of_date}, daily run {s.base_run_id}; trades applied first from {len(s.applied_runs)} run(s)"),
         ("trades", f"{s.trades}: buys {money(s.buy_amount_usd)}, sells {money(s.sell_amount_usd)}"),
         ("realized (taxable)", f"short-term {money(s.st_gain_usd)}, long-term {money(s.lt_gain_usd)}"),
-        ("estimated tax", money(s.est_tax_usd)),
+        ("estimated tax this run adds (netted with the year)", money(s.est_tax_usd)),
         ("estimated taxes saved or deferred vs a tax-naive rebalance", money(float(tax["tax_saved_usd"].sum()))),
         ("account cash after trading", money(s.cash_after_usd)),
         ("trade file published in", f"{s.seconds_to_publish:.2f} s"),

@@ -331,7 +331,7 @@ def _print_summary(s: dict) -> None:
         ("solved after relaxing a soft limit", f"{s['households_relaxed']:,}"),
         ("failed verification", f"{s['households_failed_verification']:,}"),
         ("trades", f"{s['trades']:,}: buys ${s['buy_amount_usd']:,.2f}, sells ${s['sell_amount_usd']:,.2f}"),
-        ("estimated tax of realized gains", money(s["est_tax_usd"])),
+        ("estimated tax this run adds (netted with the year)", money(s["est_tax_usd"])),
         ("taxes saved or deferred vs naive", f"{money(s['tax_saved_usd'])} (harvesting {money(s['tax_saved_harvesting_usd'])}, "
                                              f"deferral {money(s['tax_saved_deferral_usd'])})"),
         ("data checks (Great Expectations)", f"{s.get('expectations_failed', 0):,} of "

@@ -175,7 +175,7 @@ def _summary(run_id, as_of, input_dir, out_dir, day, outcomes: list[BatchOutcome
         trades=trades.height,
         buy_amount_usd=float(amount.filter(trades["side"] == "buy").sum()) if trades.height else 0.0,
         sell_amount_usd=float(amount.filter(trades["side"] == "sell").sum()) if trades.height else 0.0,
-        est_tax_usd=float(outputs["realized_gains_by_household"]["est_tax_usd"].sum()),
+        est_tax_usd=float(outputs["tax_report"]["est_tax_run_usd"].sum()),
         tax_saved_usd=float(outputs["tax_report"]["tax_saved_usd"].sum()),
         tax_saved_harvesting_usd=float(outputs["tax_report"]["tax_saved_harvesting_usd"].sum()),
         tax_saved_deferral_usd=float(outputs["tax_report"]["tax_saved_deferral_usd"].sum()),

@@ -78,7 +78,7 @@ def daily_figures(s: dict) -> list[tuple[str, str]]:
         ("solved after relaxing a soft limit", f"{s['households_relaxed']:,}"),
         ("failed verification", f"{s['households_failed_verification']:,}"),
         ("trades", f"{s['trades']:,}: buys {money(s['buy_amount_usd'])}, sells {money(s['sell_amount_usd'])}"),
-        ("estimated tax of realized gains", money(s["est_tax_usd"])),
+        ("estimated tax this run adds (netted with the year)", money(s["est_tax_usd"])),
         ("estimated taxes saved or deferred vs a tax-naive rebalance",
          f"{money(s.get('tax_saved_usd', 0.0))} (loss harvesting {money(s.get('tax_saved_harvesting_usd', 0.0))}, "
          f"gains deferral {money(s.get('tax_saved_deferral_usd', 0.0))})"),

@@ -183,7 +183,7 @@ def review_reasons(outputs: dict[str, pl.DataFrame], checks: pl.DataFrame, confi
            .select("household_id", pl.lit(RELAXED).alias("priority"), pl.format("{}", "reason").alias("why")),
         outputs["realized_gains_by_household"].filter(pl.col("est_tax_usd") >= config.review_tax_usd)
            .select("household_id", pl.lit(LARGE_TAX).alias("priority"),
-                   pl.format("large realized gains: estimated tax ${}", pl.col("est_tax_usd").round(2)).alias("why")),
+                   pl.format("large realized gains: estimated tax this run adds ${}", pl.col("est_tax_usd").round(2)).alias("why")),
         turnover.filter((pl.col("turnover") >= config.review_turnover) & (pl.col("total_value_usd") >= config.review_value_usd))
            .select("household_id", pl.lit(LARGE_TURNOVER).alias("priority"), pl.format(
                "turnover {}% of ${}", (pl.col("turnover") * 100).round(1), pl.col("total_value_usd").round(2)).alias("why")),

@@ -99,7 +99,7 @@ def solution_frames(solutions: list[HouseholdSolution], custodian_of: dict[str, 
     by_household = by_household.with_columns(
         (pl.col("st_gain_usd") * pl.col("household_id").replace_strict({k: v[0] for k, v in rates.items()}, default=0.0)
          + pl.col("lt_gain_usd") * pl.col("household_id").replace_strict({k: v[1] for k, v in rates.items()}, default=0.0))
-        .alias("est_tax_usd"))
+        .alias("est_tax_at_marginal_rates_usd"))
     drift_df = pl.DataFrame(drifts, orient="row", schema={
         "household_id": pl.String, "total_value_usd": pl.Float64, "class_drift_before": pl.Float64,
         "class_drift_after": pl.Float64, "security_drift_before": pl.Float64, "security_drift_after": pl.Float64,

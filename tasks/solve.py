@@ -24,9 +24,8 @@ from prefect.cache_policies import NO_CACHE
 from data_contracts.config import RunConfig
 from data_contracts.validation import EXCEPTION_SCHEMA, ValidatedDay
 from tasks.optimize import optimize_households, solve_params
-from tasks.outcomes import solution_frames
 from tasks.staged import StagedDay, batch_day
-from tasks.tax_report import TAX_REPORT_SCHEMA, tax_report_frame
+from tasks.tax_report import run_frames
 from tasks.verify import verify_solutions
 from warehouse.io import make_private, private_dir, replace_dir_atomically
 
@@ -82,8 +81,7 @@ def solve_households(source: ValidatedDay | StagedDay, household_ids: list[str],
     batch = verify_solutions(optimize_households(day, household_ids, config, snapshot_dir), params, snapshot_dir)
     accounts = day.accounts.filter(pl.col("household_id").is_in(household_ids))
     custodian_of = dict(zip(accounts["account_id"].to_list(), accounts["custodian_id"].cast(pl.String).to_list()))
-    frames = solution_frames(batch.solutions, custodian_of)
-    frames["tax_report"] = tax_report_frame(batch.solutions, day.households, config)
+    frames = run_frames(batch.solutions, custodian_of, day.households, config)
     return BatchOutcome(household_ids, frames, batch.exception_frame(), {
         "solved": len(batch.solutions), "infeasible": batch.infeasible, "relaxed": batch.relaxed,
         "failed_verification": batch.failed_verification})
@@ -104,7 +102,7 @@ def solve_batch(source: ValidatedDay | StagedDay, household_ids: list[str], conf
 
 def combine(outcomes: list[BatchOutcome]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The run's output frames and optimizer exceptions, in batch order."""
-    empty = solution_frames([], {}) | {"tax_report": pl.DataFrame(schema=TAX_REPORT_SCHEMA)}  # columns even when no batch ran
+    empty = run_frames([], {}, pl.DataFrame(schema={"household_id": pl.String}), RunConfig())  # columns even when no batch ran
     frames = {n: pl.concat([frame] + [o.frames[n] for o in outcomes], how="vertical_relaxed") for n, frame in empty.items()}
     exceptions = pl.concat([pl.DataFrame(schema=EXCEPTION_SCHEMA)] + [o.exceptions for o in outcomes], how="vertical_relaxed")
     return frames, exceptions

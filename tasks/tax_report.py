@@ -12,6 +12,7 @@ from data_contracts.config import RunConfig
 from optimizer.ledger.savings import Realized, TaxYear, tax_savings
 from optimizer.naive import naive_rebalance
 from optimizer.result import HouseholdSolution
+from tasks.outcomes import solution_frames
 from tasks.problems import tax_profile
 
 TAX_REPORT_SCHEMA = {
@@ -52,3 +53,16 @@ def tax_report_frame(solutions: list[HouseholdSolution], households: pl.DataFram
             naive.wash_sales, naive_realized.net_st_usd, naive_realized.net_lt_usd,
             year.estimated_tax_usd(naive_realized) - before, saved.total_usd, saved.harvesting_usd, saved.deferral_usd))
     return pl.DataFrame(rows, schema=TAX_REPORT_SCHEMA, orient="row").sort("household_id")
+
+
+def run_frames(solutions: list[HouseholdSolution], custodian_of: dict[str, str], households: pl.DataFrame,
+               config: RunConfig) -> dict[str, pl.DataFrame]:
+    """The run's output frames (``solution_frames``) and its tax report, each household's realized
+    gains carrying the report's netted figure as ``est_tax_usd`` (= ``est_tax_run_usd``): one estimated
+    tax wherever it is shown; the marginal-rate figure stays beside it, named as such."""
+    frames = solution_frames(solutions, custodian_of)
+    frames["tax_report"] = tax_report_frame(solutions, households, config)
+    netted = frames["tax_report"].select("household_id", pl.col("est_tax_run_usd").alias("est_tax_usd"))
+    frames["realized_gains_by_household"] = frames["realized_gains_by_household"].join(
+        netted, on="household_id", how="left", maintain_order="left")
+    return frames

@@ -116,6 +116,15 @@ def test_tax_report_adds_up(damaged_run):
     split = report["tax_saved_harvesting_usd"] + report["tax_saved_deferral_usd"] - report["tax_saved_usd"]
     assert (split.abs() <= 0.011).all()
     assert summary["tax_saved_usd"] == pytest.approx(report["tax_saved_usd"].sum(), abs=0.01 * report.height)
+    # One estimated tax: the summary's is the report's netted "tax this run adds", summed, and so is each
+    # household's in the realized-gains file; the marginal-rate figure beside it is named as such.
+    assert summary["est_tax_usd"] == pytest.approx(report["est_tax_run_usd"].sum(), abs=0.01 * report.height)
+    both = gains.join(report.select("household_id", "est_tax_run_usd"), on="household_id")
+    assert both.height == gains.height and ((both["est_tax_usd"] - both["est_tax_run_usd"]).abs() <= 0.011).all()
+    assert "est_tax_at_marginal_rates_usd" in gains.columns
+    html = out(damaged_run, "desk_report.html").read_text(encoding="utf-8")
+    from tasks.artifacts import money
+    assert f"<th>estimated tax this run adds (netted with the year)</th><td>{money(summary['est_tax_usd'])}</td>" in html
     assert (report["losses_harvested_usd"] >= 0).all()
     # The demo firm has loss lots and recent buys: the naive baseline trips wash sales Lotwise avoids.
     assert report["wash_sales_avoided"].sum() > 0
