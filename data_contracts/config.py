@@ -57,7 +57,9 @@ class RunConfig(BaseModel):
     annual_tax_budget_usd: float | None = Field(None, description="Cap on estimated tax on realized gains per year (YTD counted).")
     shares: Literal["round", "mip", "fractional"] = Field(
         "round", description="Whole shares by LP + rounding repair (round), by SCIP (mip), or fractional shares.")
-    min_trade_usd: float = Field(0.0, ge=0, description="Trades smaller than this are not sent (anywhere).")
+    min_trade_usd: float = Field(
+        25.0, ge=1, description="Trades smaller than this, per security and side, are not sent (anywhere; a sale that "
+                                "closes a position too, unless a mandate requires it today); at least $1.")
     custodians: dict[str, CustodianTrading] = Field(
         default_factory=dict, description="Per custodian id: fractional shares and minimum trade, e.g. "
                                           "{birch: {fractional_shares: false, min_trade_usd: 100}}. Mandates may ask more.")

@@ -4,17 +4,21 @@ below the account's minimum. A repair of the LP's dollar amounts that keeps ever
 Per account (``HouseholdProblem.account_whole_shares`` / ``account_min_trade_usd``):
 
 1. In a whole-share account each buy and each partial lot sale is rounded down to whole shares; a
-   lot the LP sells whole (to within a cent) is sold whole, fractional remainder included. An
-   account that takes fractional shares keeps the LP's amounts.
-2. Trades below the account's minimum are dropped (a position's sales as a whole), except a sale
-   that closes the position and a trade a hard mandate requires today
+   lot the LP sells whole (to within a cent) is sold whole, fractional remainder included (step 4
+   makes the order whole). An account that takes fractional shares keeps the LP's amounts.
+2. Trades below the account's minimum are dropped (a position's sales as a whole, a sale that
+   would close the position too), except a trade a hard mandate requires today
    (``HouseholdProblem.mandated_positions``: a never-hold sell-down, a hold-at-least top-up).
 3. Cash below an account's floor (minimum plus withdrawal) is repaired by taking the shortfall off
    that account's largest buy (in whole shares where required; a buy left below the minimum is
    dropped), then by selling more of a lot — lots the LP sells first, then the account's other lots,
    cheapest in tax per dollar first — at least up to the minimum trade, skipping any loss lot whose
    sale would be a wash sale, any lot a mandate forbids selling and any amount that breaks a budget.
-4. Cash above an account's maximum is invested in that account's buys while the floor holds.
+4. In a whole-share account each position's sale (the custodian's order) is a whole number of
+   shares unless it closes the position: its fraction comes off the lots sold with a fraction of
+   their own, then the lots costliest in tax, or, if the cash floor needs it, the sale grows to the
+   next whole share (``_Repair._whole_order``); the lots it relieves may then carry fractions.
+5. Cash above an account's maximum is invested in that account's buys while the floor holds.
 
 The repair never adds a new buy and never loss-sells what the wash-sale rules forbid, so the rules
 the LP respected still hold; ``verify`` checks everything again.
@@ -58,10 +62,11 @@ def round_trades(sol: HouseholdSolution, params: SolveParams) -> HouseholdSoluti
     if p.sell_forbidden is not None:
         may_extend &= ~p.sell_forbidden[p.lot_account, p.lot_security]
     order = np.lexsort((p.lot_tax_rate * gain, sol.lot_sold_usd <= 0))
+    trim = np.argsort(-(p.lot_tax_rate * gain), kind="stable")  # a whole-share order's fraction: costliest first
     order = order[may_extend[order]]
     repair = _Repair(p, sold, bought, sol.buy_account, sol.buy_security, whole, minimum)
     for a in range(p.n_accounts):
-        repair.account(a, order)
+        repair.account(a, order, trim)
 
     keep = bought > 0
     return dataclasses.replace(
@@ -77,10 +82,7 @@ def _drop_small(p: HouseholdProblem, buy_account: np.ndarray, buy_security: np.n
     n = p.n_accounts * p.n_securities
     position = p.lot_account * p.n_securities + p.lot_security
     sold_usd = np.bincount(position, weights=sold * p.price_usd[p.lot_security], minlength=n)
-    closes = np.bincount(position, weights=sold, minlength=n) >= \
-        np.bincount(position, weights=p.lot_quantity_shares, minlength=n) - EPS
-    exempt = p.mandated_positions.ravel() | closes
-    small = (sold_usd < np.repeat(minimum, p.n_securities)) & ~exempt
+    small = (sold_usd < np.repeat(minimum, p.n_securities)) & ~p.mandated_positions.ravel()
     sold[small[position]] = 0.0
     small_buy = (bought * p.price_usd[buy_security] < minimum[buy_account]) & ~p.mandated_positions[buy_account, buy_security]
     bought[small_buy] = 0.0
@@ -105,10 +107,13 @@ class _Repair:
         """Shares worth at least ``usd``: whole ones where the account takes no fractions."""
         return float(np.ceil(usd / price - EPS)) if self.whole[a] else usd / price
 
-    def account(self, a: int, order: np.ndarray) -> None:
+    def account(self, a: int, order: np.ndarray, trim: np.ndarray) -> None:
         p = self.p
         floor, ceiling = p.cash_floor_usd[a], p.cash_ceiling_usd[a]
         buys = np.flatnonzero(self.buy_account == a)
+        positions = np.unique(p.lot_security[p.lot_account == a]) if self.whole[a] else np.array([], int)
+        for s in positions:  # whole orders first, by less: the floor below then covers what that cost
+            self._whole_order(a, int(s), order, trim, grow=False)
         cash = self.cash(a)
         while cash < floor - 1e-9:
             live = buys[self.bought[buys] > 0]
@@ -119,6 +124,9 @@ class _Repair:
                     f"account {p.account_ids[a]}: rounding to the custodian's trade sizes cannot keep cash at "
                     f"${floor:,.2f} (${cash:,.2f} after rounding)")
             cash = self.cash(a)
+        for s in positions:  # a lot the floor's sale emptied can leave a fraction again: by more, now
+            self._whole_order(a, int(s), order, trim, grow=True)
+        cash = self.cash(a)
         while cash > ceiling + 1e-9:  # invest the excess in the account's live buys, cheapest first
             live = buys[self.bought[buys] > 0]
             prices = p.price_usd[self.buy_security[live]]
@@ -130,6 +138,51 @@ class _Repair:
             more = self.shares(a, cash - ceiling, price)
             self.bought[k] += min(more, np.floor((cash - floor) / price + EPS)) if self.whole[a] else more
             cash = self.cash(a)
+
+    def _whole_order(self, a: int, s: int, order: np.ndarray, trim: np.ndarray, grow: bool) -> None:
+        """A whole-share account's sale of security ``s`` in whole shares unless it closes the position
+        (the custodian's order is per position, not per lot: selling a fractional lot whole beside
+        other lots is an order it cannot fill). ``grow`` false: the fraction comes off the lots sold
+        with a fraction of their own, then the lots costliest in tax per dollar, and what is left is no
+        trade below the minimum. ``grow`` true (after the cash floor was met): the sale grows to the
+        next whole share from the lots ``order`` allows, within the budgets, else shrinks if the floor
+        still holds."""
+        p, sold = self.p, self.sold
+        same = (p.lot_account == a) & (p.lot_security == s)
+        total, held = float(sold[same].sum()), float(p.lot_quantity_shares[same].sum())
+        fraction = total - np.floor(total + EPS)
+        if total <= EPS or total >= held - EPS or fraction <= 1e-6:
+            return
+        before = sold.copy()
+        if grow:
+            need = 1.0 - fraction
+            for i in order[same[order] & (sold[order] < p.lot_quantity_shares[order] - EPS)]:
+                more = min(need, p.lot_quantity_shares[i] - sold[i])
+                sold[i] = _snap(sold[i] + more)
+                need -= more
+                if need <= EPS:
+                    break
+            if (need <= EPS or sold[same].sum() >= held - EPS) and _within_budgets(p, sold):
+                return
+            sold[:] = before
+        left = fraction
+        # Lots sold with a fraction of their own first (a reinvested dividend's lot sold whole), so the
+        # lots relieved stay whole where they can; then the costliest in tax.
+        candidates = trim[same[trim] & (sold[trim] > 0)]
+        own_fraction = np.abs(sold[candidates] - np.round(sold[candidates])) > 1e-6
+        for i in np.concatenate([candidates[own_fraction], candidates[~own_fraction]]):
+            cut = min(left, sold[i])
+            sold[i] = _snap(sold[i] - cut)
+            left -= cut
+            if left <= EPS:
+                break
+        if 0 < float(sold[same].sum()) * p.price_usd[s] < self.minimum[a] - 1e-9 and not p.mandated_positions[a, s]:
+            sold[same] = 0.0
+        if grow and self.cash(a) < p.cash_floor_usd[a] - 1e-9:
+            sold[:] = before
+            raise HouseholdInfeasible(
+                f"account {p.account_ids[a]}: {p.security_ids[s]} sells {total:.6f} shares, and neither the next "
+                f"whole share (no lot may be sold, or a budget) nor fewer (the cash floor) is possible in whole shares")
 
     def _take_off_buy(self, a: int, live: np.ndarray, short_usd: float) -> None:
         p = self.p
@@ -152,12 +205,17 @@ class _Repair:
             before = sold[i]
             for step in steps:
                 sold[i] = min(before + step, p.lot_quantity_shares[i])
-                closes = sold[same].sum() >= p.lot_quantity_shares[same].sum() - EPS
                 big_enough = position_usd + (sold[i] - before) * price >= self.minimum[a] - 1e-9
-                if (big_enough or closes or p.mandated_positions[a, p.lot_security[i]]) and _within_budgets(p, sold):
+                if (big_enough or p.mandated_positions[a, p.lot_security[i]]) and _within_budgets(p, sold):
                     return True
             sold[i] = before
         return False
+
+
+def _snap(shares: float) -> float:
+    """A share count within 1e-9 of a whole number is that number (a fraction taken off leaves no dust)."""
+    whole = round(shares)
+    return float(whole) if abs(shares - whole) < 1e-9 else shares
 
 
 def _within_budgets(p: HouseholdProblem, sold: np.ndarray) -> bool:

@@ -137,15 +137,24 @@ def _tracking_error_problems(sol: HouseholdSolution) -> list[str]:
 
 
 def _trade_size_problems(sol: HouseholdSolution, sold: np.ndarray) -> list[str]:
-    """Whole shares where the account takes no fractions (a lot sold whole may carry its own fraction),
-    and no trade below the account's minimum, per security and side."""
+    """Whole shares where the account takes no fractions — each buy, and each order, a position's sale,
+    unless it closes the position (the lots it relieves may carry fractions: holdings are fractional
+    after reinvested dividends, and the custodian relieves lots in whatever shares the order says) —
+    and no trade below the account's minimum, per security and side, unless a hard mandate makes it
+    trade today."""
     p = sol.problem
     out: list[str] = []
+    n = p.n_accounts * p.n_securities
+    position = p.lot_account * p.n_securities + p.lot_security
+    order_shares = np.bincount(position, weights=sold, minlength=n)
+    closes = order_shares >= np.bincount(position, weights=p.lot_quantity_shares, minlength=n) - SHARE_TOLERANCE
     if sol.whole_share_accounts is not None:
         whole = sol.whole_share_accounts
-        partial = (sold > 0) & (sold < p.lot_quantity_shares - SHARE_TOLERANCE) & whole[p.lot_account]
-        out += [f"lot {p.lot_ids[i]}: {sold[i]:.6f} is not a whole number of shares"
-                for i in np.flatnonzero(partial & (np.abs(sold - np.round(sold)) > 1e-6))]
+        fractional = (order_shares > 0) & ~closes & np.repeat(whole, p.n_securities) \
+            & (np.abs(order_shares - np.round(order_shares)) > 1e-6)
+        out += [f"sale of {p.security_ids[k % p.n_securities]} in {p.account_ids[k // p.n_securities]}: "
+                f"{order_shares[k]:.6f} shares is not a whole number and does not close the position"
+                for k in np.flatnonzero(fractional)]
         fractional_buy = whole[sol.buy_account] & (np.abs(sol.buy_shares - np.round(sol.buy_shares)) > 1e-6)
         out += [f"buy of {p.security_ids[s]} in {p.account_ids[a]}: {q:.6f} is not a whole number of shares"
                 for a, s, q in zip(sol.buy_account[fractional_buy], sol.buy_security[fractional_buy],
@@ -153,13 +162,8 @@ def _trade_size_problems(sol: HouseholdSolution, sold: np.ndarray) -> list[str]:
     if p.min_trade_usd is None:  # verify sees no run parameters: the pipeline states every account's minimum
         return out
     minimum = p.min_trade_usd
-    n = p.n_accounts * p.n_securities
-    position = p.lot_account * p.n_securities + p.lot_security
     sold_usd = np.bincount(position, weights=sold * p.price_usd[p.lot_security], minlength=n)
-    # Exempt: a sale that closes the position, and what a hard mandate makes trade today.
-    closes = np.bincount(position, weights=sold, minlength=n) >= \
-        np.bincount(position, weights=p.lot_quantity_shares, minlength=n) - SHARE_TOLERANCE
-    exempt = closes | p.mandated_positions.ravel()
+    exempt = p.mandated_positions.ravel()  # what a hard mandate makes trade today
     small = np.flatnonzero((sold_usd > 0) & (sold_usd < np.repeat(minimum, p.n_securities) - CASH_TOLERANCE_USD) & ~exempt)
     out += [f"sale of {p.security_ids[k % p.n_securities]} in {p.account_ids[k // p.n_securities]}: ${sold_usd[k]:,.2f} "
             f"is below the account's minimum trade ${minimum[k // p.n_securities]:,.2f}" for k in small]

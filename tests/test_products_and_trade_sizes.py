@@ -188,7 +188,7 @@ def test_a_buy_below_the_minimum_is_dropped_and_verify_names_one_that_is_not():
     assert verify(forced) == ["buy of B in W: $980.00 is below the account's minimum trade $1,500.00"]
 
 
-def test_a_mandated_sale_and_a_closing_sale_are_not_held_to_the_minimum():
+def test_a_mandated_sale_is_not_held_to_the_minimum():
     # W holds one $70 share of B under a never-hold mandate; the model is all A at $30; minimum trade $500.
     p = household(account_ids=np.array(["W"]), cash_usd=np.array([0.0]), min_cash_usd=np.array([0.0]),
                   price_usd=np.array([30.0, 70.0]), target_weight=np.array([1.0, 0.0]),
@@ -197,10 +197,58 @@ def test_a_mandated_sale_and_a_closing_sale_are_not_held_to_the_minimum():
     p = with_mandates(p, pl.DataFrame([dict(household_id="H1", security_id="B", rule="never_hold",
                                              effective_from=dt.date(2026, 1, 1), source="x:1")], schema=MANDATE_SCHEMA))
     sol = solve_household(p, SolveParams(trading_cost_rate=0.0))
-    # The $70 sale of B stands (mandated, and it closes the position); buying A with its proceeds
-    # (2 whole shares, $60) is below $500 and is dropped.
+    # The $70 sale of B stands (mandated); buying A with its proceeds (2 whole shares, $60) is below
+    # $500 and is dropped.
     assert sol.lot_sold_shares.tolist() == [1.0] and sol.buy_usd.size == 0
     assert verify(sol) == []
+
+
+def test_a_closing_sale_below_the_minimum_is_not_sent_without_a_mandate():
+    # W holds one $70 share of B, which the model (all A at $30) no longer holds; minimum trade $500. Selling
+    # B would close the position but is a $70 order: it is not sent, and nothing is bought.
+    p = household(account_ids=np.array(["W"]), cash_usd=np.array([0.0]), min_cash_usd=np.array([0.0]),
+                  price_usd=np.array([30.0, 70.0]), target_weight=np.array([1.0, 0.0]),
+                  lot_ids=np.array(["LB"]), lot_security=np.array([1]), lot_quantity_shares=np.array([1.0]),
+                  lot_basis_usd=np.array([50.0]), whole_shares=np.array([True]), min_trade_usd=np.array([500.0]))
+    sol = solve_household(p, SolveParams(trading_cost_rate=0.0))
+    assert sol.lot_sold_shares.tolist() == [0.0] and sol.buy_usd.size == 0 and verify(sol) == []
+
+
+def _two_lots_of_b(min_cash_usd: float):
+    """W (whole shares) holds B at $100: L1 3 shares (basis $150), L2 0.166 of a share from a reinvested
+    dividend (basis $20, a loss); the LP's plan sells 1.5 shares of L1 and L2 whole: 1.666 shares."""
+    from optimizer.result import HouseholdSolution
+
+    p = household(account_ids=np.array(["W"]), cash_usd=np.array([0.0]), min_cash_usd=np.array([min_cash_usd]),
+                  security_ids=np.array(["B"]), price_usd=np.array([100.0]), security_class=np.array([0]),
+                  identical_group=np.array([0]), target_weight=np.array([1.0]), buy_blocked=np.array([False]),
+                  lot_ids=np.array(["L1", "L2"]), lot_account=np.array([0, 0]), lot_security=np.array([0, 0]),
+                  lot_quantity_shares=np.array([3.0, 0.166]), lot_basis_usd=np.array([150.0, 20.0]),
+                  lot_acquired=np.array(["2020-01-02", "2026-03-02"], dtype="datetime64[D]"),
+                  lot_loss_sale_blocked=np.array([False, False]), whole_shares=np.array([True]),
+                  min_trade_usd=np.array([0.0]))
+    return HouseholdSolution(p, np.array([150.0, 16.6]), np.array([], int), np.array([], int), np.array([]), 0.0, 1)
+
+
+def test_a_sale_that_does_not_close_its_position_is_a_whole_number_of_shares():
+    from optimizer.rounding import round_trades
+
+    # Per lot: L1's 1.5 shares round down to 1, L2 is sold whole (0.166): an order of 1.166 shares that leaves
+    # 2 shares held, which a custodian cannot fill. The fraction comes off L2 (the lot with a fraction of its
+    # own): 1 share, $100; cash $100 ≥ its $0 floor.
+    sol = round_trades(_two_lots_of_b(0.0), SolveParams())
+    assert sol.lot_sold_shares.tolist() == [1.0, 0.0] and verify(sol) == []
+    # With a $110 cash floor the trimmed sale ($100) is short: the order grows to the next whole share
+    # instead, from L1 (the lot the plan sells): 1 + (1 − 0.166) = 1.834 of L1 and L2's 0.166, 2 shares, $200.
+    sol = round_trades(_two_lots_of_b(110.0), SolveParams())
+    assert sol.lot_sold_shares.tolist() == pytest.approx([1.834, 0.166]) and verify(sol) == []
+    assert sol.cash_after_usd[0] == pytest.approx(200.0)
+
+
+def test_the_default_minimum_trade_is_at_least_a_dollar():
+    assert RunConfig().min_trade_usd >= 1.0
+    with pytest.raises(ValueError):
+        RunConfig(min_trade_usd=0.5)
 
 
 @st.composite
@@ -225,4 +273,10 @@ def test_no_trade_breaks_its_accounts_size_rules(p, mode):
     small = buy_usd < p.min_trade_usd[sol.buy_account] - 0.01
     assert not (small & ~p.mandated_positions[sol.buy_account, sol.buy_security]).any()
     assert (sol.cash_after_usd >= p.cash_floor_usd - 0.01).all()
+    # Every order (a position's sale) in a whole-share account is whole shares unless it closes the position.
+    for a in np.flatnonzero(whole):
+        for s in np.unique(p.lot_security[p.lot_account == a]):
+            same = (p.lot_account == a) & (p.lot_security == s)
+            total = sol.lot_sold_shares[same].sum()
+            assert total >= p.lot_quantity_shares[same].sum() - 1e-6 or abs(total - round(total)) <= 1e-6
     assert verify(sol) == []
