@@ -1,4 +1,9 @@
-"""Personal mandates: one YAML or JSON file per household under ``firm/mandates/``.
+"""Personal mandates: one YAML or JSON file per household under ``firm/mandates/``, named after it
+(``H0000042.yaml``).
+
+A file that cannot be read — not YAML, not a mapping, a rule that does not parse, anything at all —
+holds the household it is named after, with the reason; a file whose ``household_id`` is not the
+one its name says holds both. A household is never traded against mandates that were not read.
 
 A file names its household and lists its mandates; each mandate may be limited to one account of
 the household and carries the dates it is in force (``effective_from``, optional
@@ -124,6 +129,7 @@ exception names the file, the entry's line and the field.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
@@ -457,19 +463,43 @@ def read_mandates(input_dir: Path) -> tuple[pl.DataFrame, list[dict]]:
 
 
 def _read_file(path: Path, label: str) -> tuple[list[tuple], list[dict]]:
+    """One file's entries, or its problems — never an exception: whatever goes wrong reading one
+    household's file holds that household (named by the file when the file cannot say), not the run."""
+    try:
+        return _parse_file(path, label)
+    except Exception as exc:  # noqa: BLE001 - a mandate file is client input: any failure is its problem
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        return [], [_problem(_named_household(path), label, None, None, f"mandate file could not be read: {why}")]
+
+
+def _named_household(path: Path) -> str | None:
+    """The household a mandate file is named after (``<household_id>.yaml``), if its name is an id."""
+    stem = path.stem
+    return stem if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}", stem) else None
+
+
+def _parse_file(path: Path, label: str) -> tuple[list[tuple], list[dict]]:
+    named = _named_household(path)
     try:
         text = path.read_text(encoding="utf-8")
         # JSON is YAML too. The node tree gives each entry's line; libyaml's loader is 10× the pure one.
         node = yaml.compose(text, Loader=LOADER)
         data = yaml.load(text, Loader=LOADER)
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        return [], [_problem(None, label, None, None, f"unreadable mandate file: {' '.join(str(exc).split())[:300]}")]
-    household = data.get("household_id") if isinstance(data, dict) else None
+        return [], [_problem(named, label, None, None, f"unreadable mandate file: {' '.join(str(exc).split())[:300]}")]
+    if not isinstance(data, dict):
+        return [], [_problem(named, label, None, None,
+                             f"a mandate file is a mapping with household_id and mandates, not a {type(data).__name__}")]
+    household = data.get("household_id")
     household = str(household) if household is not None else None
+    if household is not None and named is not None and household != named:
+        # Which household's rules these are is in doubt: both are held until the file is put right.
+        why = f"the file is named for {named} but says household_id {household}"
+        return [], [_problem(h, label, _line(node, ("household_id",)), "household_id", why) for h in (named, household)]
     try:
         parsed = MandateFile.model_validate(data)
     except ValidationError as exc:
-        return [], [_problem(household, label, _line(node, err["loc"]), _field(err["loc"]), err["msg"])
+        return [], [_problem(household or named, label, _line(node, err["loc"]), _field(err["loc"]), err["msg"])
                     for err in exc.errors()]
     rows = []
     for i, m in enumerate(parsed.mandates):

@@ -211,6 +211,9 @@ class RunSummary(BaseModel):
     households_solved: int = Field(description="Solved and verified (trades published, possibly none).")
     households_with_trades: int = Field(description="Solved households with at least one trade.")
     households_quarantined: int = Field(description="Held back by bad or incomplete input.")
+    missing_custodians: list[str] = Field(
+        default_factory=list, description="Custodians that delivered on the last validated day and sent no files "
+                                          "today (a partial day: their households are held).")
     households_infeasible: int = Field(description="No feasible rebalance (see exceptions).")
     households_relaxed: int = Field(0, description="Solved only after relaxing soft limits (see exceptions).")
     households_failed_verification: int = Field(description="Solved but rejected by the independent check.")

@@ -76,6 +76,8 @@ class ValidatedDay:
     # Every account id the day's custodian files mention, rows set aside included: what
     # ``data_contracts.privacy.mask_text`` masks in artifacts, reports and logs, whatever the account's state
     account_ids_seen: frozenset[str] = frozenset()
+    # Custodians that delivered on the previous validated day and sent nothing today: a partial day
+    missing_custodians: tuple[str, ...] = ()
 
     @property
     def ready_households(self) -> pl.Series:
@@ -138,7 +140,19 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     for parsed in day.all_files():
         out += [_exc(ONE_ROW, "warning", w, parsed.label) for w in parsed.warnings]
 
+    # An accounts file with no row while the custodian's other files have rows says nothing about
+    # whose those rows are: the file is unusable, like a missing one.
+    for cust, files in sorted(day.custodians.items()):
+        acc = files.get("accounts")
+        if acc is None or acc.file_error or acc.bad_rows.height or accounts.filter(
+                pl.col("custodian_id").cast(pl.String) == cust).height:
+            continue
+        rows = sum(files[n].good.height + files[n].bad_rows.height for n in ("positions", "lots", "cash") if n in files)
+        if rows:
+            acc.file_error = f"it has no account row, yet the custodian's positions, lots and cash files have {rows:,} rows"
+
     # 2. Files that could not be used at all.
+    rooted: list[pl.DataFrame] = []  # households an unusable or missing accounts file already holds
     for name, parsed in f.items():
         if parsed.file_error:
             out.append(_exc(all_households, "error", f"firm file unusable: {parsed.file_error}", parsed.label,
@@ -158,10 +172,34 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
                 known = previous.accounts.filter(pl.col("custodian_id").cast(pl.String) == cust).select("household_id").unique()
                 out.append(_exc(known, "error", f"custodian {cust} file unusable (its households as of {previous.as_of}): "
                                 f"{reason}", files["accounts"].label, household=pl.col("household_id")))
+                rooted.append(known)
             if previous is None or known.height == 0:
-                out.append(_exc(ONE_ROW, "error",
-                                f"custodian {cust}: accounts file unusable, its households cannot be identified: {reason}",
-                                files["accounts"].label))
+                # No earlier day says whose accounts this custodian holds: any household may be missing
+                # accounts there, so none is solved on what may be part of its books.
+                why = (f"custodian {cust}: accounts file unusable and no earlier validated day says whose accounts it "
+                       f"holds, so any household may be missing accounts there: {reason}")
+                out.append(_exc(all_households, "error", why, files["accounts"].label, household=pl.col("household_id")))
+                out.append(_exc(ONE_ROW, "error", why, files["accounts"].label))
+                rooted.append(all_households)
+
+    # 2b. A custodian that delivered on the last validated day and sent nothing today: its households
+    # are held (never solved on part of their books) and the run names it. A household with no account
+    # in today's files at all has nothing to rebalance on: held too, with that reason.
+    missing = sorted(set(previous.accounts["custodian_id"].cast(pl.String).drop_nulls().to_list()) - set(day.custodians)) \
+        if previous is not None else []
+    for cust in missing:
+        theirs = previous.accounts.filter(pl.col("custodian_id").cast(pl.String) == cust).select("household_id").unique()
+        reason = (f"custodian {cust} delivered no files for {as_of} (it did for {previous.as_of}): the accounts it "
+                  "holds have no books today")
+        out.append(_exc(theirs.sort("household_id"), "error", reason, f"custodians/{cust}", household=pl.col("household_id")))
+        out.append(_exc(ONE_ROW, "error", reason, f"custodians/{cust}"))
+        rooted.append(theirs)
+    no_accounts = households.join(accounts.select("household_id").unique(), on="household_id", how="anti")
+    if rooted:  # one root cause, one exception: those already held for it are not named again
+        no_accounts = no_accounts.join(pl.concat([r.select("household_id") for r in rooted]).unique(),
+                                       on="household_id", how="anti")
+    out.append(_exc(no_accounts, "error", "no account of this household is in today's custodian files", f["households"].label,
+                    pl.col(LINE) if LINE in no_accounts.columns else None, "household_id", pl.col("household_id")))
 
     # 3. Models: known securities and weights that sum to one.
     known_sec = securities.select("security_id")
@@ -181,17 +219,29 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     out.append(_exc(unknown_model, "error", pl.format("unknown model {}", "model_id"), f["households"].label,
                     field="model_id", household=pl.col("household_id")))
 
-    # 4. References between custodian files.
-    unknown_hh = accounts.join(households.select("household_id"), on="household_id", how="anti")
+    # 4. References between custodian files. An account the day cannot place holds the household the
+    # last validated day said it was (never solved on part of its books); unplaceable, it is firm-level.
+    was = previous.accounts.select("account_id", pl.col("household_id").alias("_was")).unique("account_id", keep="first") \
+        if previous is not None else pl.DataFrame(schema={"account_id": pl.String, "_was": pl.String})
+    unknown_hh = accounts.join(households.select("household_id"), on="household_id", how="anti") \
+        .join(was, on="account_id", how="left")
     out.append(_exc(unknown_hh, "error", pl.format("account {}: unknown household {}", "account_id", "household_id"),
-                    pl.col("_file"), None, "household_id"))
+                    pl.col("_file"), pl.col(LINE), "household_id", pl.col("_was")))
+    unplaced_custodians = [c for c, files in day.custodians.items() if files["accounts"].file_error]
 
     def owned(name: str) -> pl.DataFrame:
-        """A custodian file's rows with their household; rows of unknown accounts are reported."""
+        """A custodian file's rows with their household; rows of unknown accounts are reported, one
+        exception per file and account (with its row count), except where the custodian's accounts
+        file is unusable (that one exception is their root cause)."""
         frame = day.combined(name)
-        if name != "transactions":
-            orphan = frame.join(account_household, on="account_id", how="anti")
-            out.append(_exc(orphan, "error", pl.format("unknown account {}", "account_id"), pl.col("_file"), pl.col(LINE), "account_id"))
+        orphan = frame.join(account_household, on="account_id", how="anti").filter(
+            ~pl.col("custodian_id").cast(pl.String).is_in(unplaced_custodians))
+        per_account = orphan.group_by(pl.col("_file").cast(pl.String), "account_id").agg(
+            pl.len().alias("_rows"), pl.col(LINE).min().alias("_first")).join(was, on="account_id", how="left") \
+            .sort("_file", "account_id")
+        out.append(_exc(per_account, "error", pl.format("unknown account {}: {} row(s) of this file, the first at line {}",
+                                                        "account_id", "_rows", "_first"),
+                        pl.col("_file"), pl.col("_first"), "account_id", pl.col("_was")))
         return frame.join(account_household, on="account_id")  # one copy at a time: lots are the firm's largest frame
 
     positions, lots, cash, txns = owned("positions"), owned("lots"), owned("cash"), owned("transactions")
@@ -299,7 +349,7 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
     held = exceptions.filter((pl.col("severity") == "error") & pl.col("household_id").is_not_null())["household_id"].unique().sort()
     loadings, covariance, specific = risk if risk is not None else (None, None, None)
     return ValidatedDay(as_of, securities, prices, models, households, accounts, positions, lots, txns, cash, exceptions, held,
-                        mandates, loadings, covariance, specific, seen)
+                        mandates, loadings, covariance, specific, seen, tuple(missing))
 
 
 def account_ids_seen(day: DayFiles) -> frozenset[str]:

@@ -319,9 +319,9 @@ def _run(input_dir: Path, as_of: dt.date, var: Path, config_path: Optional[Path]
 
 
 def _print_summary(s: dict) -> None:
-    from tasks.artifacts import money  # Prefect is loaded by now: the run has finished
+    from tasks.artifacts import daily_title, money  # Prefect is loaded by now: the run has finished
 
-    table = Table(title=f"Lotwise run {s['run_id']} (as of {s['as_of_date']})", show_header=False)
+    table = Table(title=daily_title(s), show_header=False)
     rows = [
         ("households", f"{s['households_total']:,}"),
         ("solved and verified", f"{s['households_solved']:,} ({s['households_with_trades']:,} with trades, "

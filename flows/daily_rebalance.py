@@ -168,7 +168,7 @@ def _summary(run_id, as_of, input_dir, out_dir, day, outcomes: list[BatchOutcome
         households_total=day.households.height,
         households_solved=sum(o.counts["solved"] for o in outcomes),
         households_with_trades=trades["household_id"].n_unique() if trades.height else 0,
-        households_quarantined=len(day.held),
+        households_quarantined=len(day.held), missing_custodians=list(day.missing_custodians),
         households_infeasible=sum(o.counts["infeasible"] for o in outcomes),
         households_relaxed=sum(o.counts["relaxed"] for o in outcomes),
         households_failed_verification=sum(o.counts["failed_verification"] for o in outcomes),

@@ -92,7 +92,13 @@ def daily_figures(s: dict) -> list[tuple[str, str]]:
 
 
 def daily_title(s: dict) -> str:
-    return f"Daily rebalance {s['as_of_date']} — run {s['run_id']}"
+    """The summary's first line; a partial day says so there, naming the custodians that sent nothing."""
+    title = f"Daily rebalance {s['as_of_date']} — run {s['run_id']}"
+    missing = s.get("missing_custodians") or []
+    if missing:
+        title += (f" — PARTIAL DAY: no files from {', '.join(missing)}; "
+                  f"{s['households_quarantined']:,} households held")
+    return title
 
 
 def markdown_table(title: str, figures: list[tuple[str, str]]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from data_contracts.custodian_layout import CustodianLayout, load_layout
 from data_contracts.layout import read_day
 from data_contracts.sample_firm import write_sample_firm
-from data_contracts.validation import validate_day
+from data_contracts.validation import PreviousDay, validate_day
 from tests.conftest import AS_OF
 from tests.ofx_fixture import write_statement
 
@@ -85,11 +86,21 @@ def test_canonical_parquet_reads_like_csv(both_shapes, tmp_path):
 def test_a_broken_mapping_file_holds_only_that_custodian(both_shapes, tmp_path):
     firm = tmp_path / "firm"
     shutil.copytree(both_shapes[1], firm)
+    clean = validate_day(read_day(firm, AS_OF), AS_OF)
     (firm / "custodians" / "cedar" / "layout.yaml").write_text("name: cedar\nfiles: {pos: {file: x}}\n")
-    day = validate_day(read_day(firm, AS_OF), AS_OF)
+    # With the last validated day saying whose accounts cedar holds, only those households are held.
+    previous = PreviousDay(AS_OF - dt.timedelta(days=1), clean.accounts.select("account_id", "household_id", "custodian_id"),
+                           clean.positions.select("account_id", "security_id", "quantity_shares"))
+    day = validate_day(read_day(firm, AS_OF), AS_OF, previous=previous)
     reasons = day.exceptions.filter(pl.col("file") == "custodians/cedar/layout.yaml")["reason"]
     assert reasons.len() > 0 and "files.pos: not a custodian file" in reasons[0]
-    assert day.ready_households.len() > 0  # alder's and birch's households proceed
+    cedar = set(clean.accounts.filter(pl.col("custodian_id").cast(pl.String) == "cedar")["household_id"])
+    assert set(day.held) == cedar and day.ready_households.len() > 0  # alder's and birch's other households proceed
+    # On a first run nothing says whose accounts cedar holds: any household may be missing some, so none is
+    # solved on what may be part of its books, and the reason says so.
+    first = validate_day(read_day(firm, AS_OF), AS_OF)
+    assert first.ready_households.len() == 0
+    assert first.exceptions["reason"].str.contains("no earlier validated day says whose accounts it holds").any()
 
 
 def test_layout_rejects_unknown_fields():

@@ -71,7 +71,35 @@ mandates:
     assert (bad["household_id"], bad["row"], bad["field"]) == ("H1", 5, "rule")
     assert "never_buy" in bad["reason"]  # pydantic lists the allowed rules
     broken = next(p for p in problems if p["file"].endswith("H3.yaml"))
-    assert broken["household_id"] is None and "unreadable mandate file" in broken["reason"]
+    # A file that cannot say whose it is holds the household it is named after.
+    assert broken["household_id"] == "H3" and "unreadable mandate file" in broken["reason"]
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("H4.yaml", b"household_id: H4\nmandates:\n\t- kind: security_restriction\n", "unreadable mandate file"),  # a tab
+    ("H4.yaml", bytes(range(256)), "unreadable mandate file"),  # binary
+    ("H4.yaml", b"- household_id: H4\n", "a mapping with household_id and mandates, not a list"),
+    ("H4.json", b"42", "not a int"),
+    ("H4.yaml", b"household_id: H4\nmandates:\n  - kind: exclusion\n    name: deep\n    rule: "
+                + b"(" * 400 + b"gambling" + b")" * 400 + b"\n    effective_from: 2026-01-02\n", "nested more than 50 deep"),
+])
+def test_any_failure_reading_a_mandate_file_holds_its_household_and_only_it(tmp_path, name, content, words):
+    (tmp_path / "firm" / "mandates").mkdir(parents=True)
+    (tmp_path / "firm" / "mandates" / name).write_bytes(content)
+    write(tmp_path, "H1.yaml", "household_id: H1\nmandates:\n  - kind: security_restriction\n    security_id: XOM\n"
+                               "    rule: never_buy\n    effective_from: 2026-01-02\n")
+    rows, problems = read_mandates(tmp_path)
+    assert rows["household_id"].to_list() == ["H1"]  # the healthy file is read whole
+    assert [p["household_id"] for p in problems] == ["H4"] and words in problems[0]["reason"], problems
+    assert problems[0]["file"] == f"firm/mandates/{name}" and problems[0]["severity"] == "error"
+
+
+def test_a_file_named_for_one_household_that_says_another_holds_both(tmp_path):
+    write(tmp_path, "H4.yaml", "household_id: H5\nmandates: []\n")
+    rows, problems = read_mandates(tmp_path)
+    assert rows.height == 0 and sorted(p["household_id"] for p in problems) == ["H4", "H5"]
+    assert all((p["row"], p["field"]) == (1, "household_id") and "named for H4 but says household_id H5" in p["reason"]
+               for p in problems)
 
 
 def frames():
@@ -261,6 +289,15 @@ def test_tag_rules_parse_and_match():
     for bad in ("tobacco and (weapons", "and tobacco", "tobacco or", "tobacco ; weapons"):
         with pytest.raises(ValueError):
             TagRule(bad)
+    # Thousands of terms parse and match in loops; nesting past 50 is refused with the reason, never a
+    # RecursionError (400 parentheses deep, or 400 nots).
+    long = TagRule(" or ".join(f"t{i}" for i in range(5000)))
+    assert long.matches({"t4999"}) and not long.matches({"x"})
+    assert TagRule(" and ".join(f"t{i}" for i in range(5000))).matches({f"t{i}" for i in range(5000)})
+    assert TagRule("(" * 50 + "a" + ")" * 50).matches({"a"})
+    for deep in ("(" * 400 + "a" + ")" * 400, "not " * 400 + "a"):
+        with pytest.raises(ValueError, match="nested more than 50 deep"):
+            TagRule(deep)
 
 
 def test_a_screen_in_a_file_becomes_rows_and_a_bad_rule_is_located(tmp_path):

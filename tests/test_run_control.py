@@ -125,3 +125,37 @@ def test_a_day_without_a_readable_household_fails_with_the_firm_level_reason(sma
     (firm / "firm" / "households.csv").unlink()  # every custodian file arrived, the firm's households did not
     with pytest.raises(NoUsableInput, match="no household could be read .*households.csv"):
         daily_rebalance(input_dir=firm, as_of=AS_OF, var_dir=tmp_path / "var")
+
+
+def test_a_day_a_custodian_sent_nothing_holds_its_households_and_says_so_first(tmp_path, prefect_local):
+    # Yesterday every custodian delivered; today cedar sent nothing. The day still runs for everyone
+    # else, cedar's households (by yesterday's accounts, those with accounts elsewhere too) are held with
+    # the reason, and the summary's first line names cedar.
+    import datetime as dt
+    import shutil
+
+    import polars as pl
+
+    from data_contracts.sample_firm import write_sample_firm
+    from flows.daily_rebalance import daily_rebalance
+    from tasks.artifacts import daily_title
+    from tests.helpers import households_at
+
+    yesterday = AS_OF - dt.timedelta(days=1)
+    var = tmp_path / "var"
+    write_sample_firm(40, 11, yesterday, tmp_path / "d1")
+    first = daily_rebalance(input_dir=tmp_path / "d1", as_of=yesterday, var_dir=var)
+    assert first["missing_custodians"] == []
+    write_sample_firm(40, 11, AS_OF, tmp_path / "d2")
+    shutil.rmtree(tmp_path / "d2" / "custodians" / "cedar")
+    cedar = households_at(tmp_path / "d1", "cedar")
+    s = daily_rebalance(input_dir=tmp_path / "d2", as_of=AS_OF, var_dir=var)
+    assert s["missing_custodians"] == ["cedar"] and s["households_quarantined"] >= len(cedar) > 0
+    assert daily_title(s).endswith(f"PARTIAL DAY: no files from cedar; {s['households_quarantined']:,} households held")
+    folder = Path(s["output_dir"])
+    exceptions = pl.read_csv(folder / "exceptions.csv", infer_schema=False)
+    named = exceptions.filter(pl.col("reason").str.starts_with(f"custodian cedar delivered no files for {AS_OF}"))
+    assert set(named["household_id"].drop_nulls()) == cedar and named["household_id"].null_count() == 1
+    assert (named["file"] == "custodians/cedar").all()
+    trades = pl.read_csv(folder / "trades.csv", infer_schema=False)
+    assert trades.height > 0 and not set(trades["household_id"]) & cedar

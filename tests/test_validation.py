@@ -74,3 +74,57 @@ def test_an_account_delivered_by_two_custodians_holds_both_claimants(small_firm,
     dup = day.exceptions.filter(pl.col("reason").str.contains("delivered by more than one custodian"))
     assert set(dup["household_id"]) == {stolen["household_id"], "H0000000"}
     assert {stolen["household_id"], "H0000000"} <= set(day.held)
+
+
+def _previous(day) -> "PreviousDay":  # noqa: F821
+    """A clean validation of the same firm, as the last validated day (the day before)."""
+    import datetime as dt
+
+    from data_contracts.validation import PreviousDay
+
+    return PreviousDay(AS_OF - dt.timedelta(days=1), day.accounts.select("account_id", "household_id", "custodian_id"),
+                       day.positions.select("account_id", "security_id", "quantity_shares"))
+
+
+def test_an_account_row_naming_an_unknown_household_holds_the_household_it_was_yesterday(small_firm, tmp_path):
+    previous = _previous(validate_day(read_day(small_firm, AS_OF), AS_OF))
+    firm = copy_firm(small_firm, tmp_path / "input")
+    row = edit_cell(firm / "custodians" / "birch" / "accounts.csv", 4, "household_id", "H9999999")
+    day = validate_day(read_day(firm, AS_OF), AS_OF, previous=previous)
+    exc = day.exceptions.filter(pl.col("reason") == f"account {row['account_id']}: unknown household H9999999")
+    # One exception, with file, line and field, on the household the account was yesterday: held, not solved
+    # on its other accounts.
+    assert exc.select("household_id", "file", "row", "field").rows() == [
+        (row["household_id"], "custodians/birch/accounts.csv", 4, "household_id")]
+    assert row["household_id"] in set(day.held)
+
+
+def test_an_empty_accounts_file_holds_that_custodians_households_with_one_root_cause(small_firm, tmp_path):
+    clean = validate_day(read_day(small_firm, AS_OF), AS_OF)
+    firm = copy_firm(small_firm, tmp_path / "input")
+    accounts = firm / "custodians" / "alder" / "accounts.csv"
+    accounts.write_text(accounts.read_text().splitlines()[0] + "\n")  # the header, no row
+    day = validate_day(read_day(firm, AS_OF), AS_OF, previous=_previous(clean))
+    alder = set(clean.accounts.filter(pl.col("custodian_id").cast(pl.String) == "alder")["household_id"])
+    assert set(day.held) == alder
+    why = day.exceptions.filter(pl.col("reason").str.contains("it has no account row, yet the custodian's positions"))
+    assert why.height > 0 and set(why["household_id"].drop_nulls()) == alder
+    # Its positions, lots, cash and transactions are that root cause's consequences: no row per orphan.
+    assert day.exceptions.filter(pl.col("reason").str.starts_with("unknown account")).height == 0
+
+
+def test_rows_of_an_unknown_account_are_one_exception_per_file_and_account(small_firm, tmp_path):
+    firm = copy_firm(small_firm, tmp_path / "input")
+    for name in ("positions", "transactions"):
+        path = firm / "custodians" / "alder" / f"{name}.csv"
+        frame = pl.read_csv(path, infer_schema=False)
+        stray = frame.head(3).with_columns(pl.lit("Z00000001").alias("account_id"))
+        if name == "transactions":  # its own rows, not duplicates of the first three
+            stray = stray.with_columns(pl.format("TZ{}", pl.int_range(pl.len())).alias("transaction_id"))
+        pl.concat([frame, stray]).write_csv(path)
+    day = validate_day(read_day(firm, AS_OF), AS_OF)
+    stray = day.exceptions.filter(pl.col("reason").str.starts_with("unknown account Z00000001"))
+    # Three rows in each file: one exception each (a transaction of an unknown account is no longer dropped
+    # unseen), at the first stray line, firm-level since no day says whose the account is.
+    assert sorted(stray["file"]) == ["custodians/alder/positions.csv", "custodians/alder/transactions.csv"]
+    assert all("3 row(s) of this file" in r for r in stray["reason"]) and stray["household_id"].null_count() == 2
