@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +24,14 @@ DEFAULT_LOCATION_VALUE: dict[str, dict[str, float]] = {
     "us_reits": {"taxable": 0.0, "traditional_ira": 0.005, "roth_ira": 0.005},
     "commodities": {"taxable": 0.0, "traditional_ira": 0.003, "roth_ira": 0.002},
 }
+
+
+# How and where a run executes, not what it decides: the same inputs give the same decisions and the
+# same files under any of them (threads or Dask, any batch size: tests/test_dask.py), so they are no
+# part of a run's identity. ``time_zone`` only picks the date when none is given, and the date is in
+# the run id already.
+EXECUTION_FIELDS = frozenset({"batch_size", "task_runner", "workers", "dask_address", "snapshots", "lock_wait_seconds",
+                              "time_zone"})
 
 
 class CustodianTrading(BaseModel):
@@ -86,6 +96,18 @@ class RunConfig(BaseModel):
     time_zone: str = Field("America/New_York", description="The firm's time zone: a scheduled run with no date "
                                                             "rebalances the business day before today there.")
     location_value: dict[str, dict[str, float]] = Field(default_factory=lambda: DEFAULT_LOCATION_VALUE)
+
+    def canonical_json(self) -> str:
+        """The effective configuration that decides a run's outputs (defaults filled in, execution
+        settings left out), as JSON with sorted keys and no whitespace: equal settings give equal
+        text, however the YAML spelled or ordered them."""
+        return json.dumps(self.model_dump(mode="json", exclude=set(EXECUTION_FIELDS)), sort_keys=True,
+                          separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+    def digest(self) -> str:
+        """16 hex digits of the canonical JSON: part of every run id (tasks.ingest.run_id_for,
+        tasks.cash_flow.cash_flow_run_id) and of every household's input fingerprint (tasks.reuse)."""
+        return hashlib.blake2b(self.canonical_json().encode(), digest_size=8).hexdigest()
 
     @classmethod
     def load(cls, path: Path | None) -> "RunConfig":

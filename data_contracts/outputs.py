@@ -203,7 +203,8 @@ class StageTiming(BaseModel):
 class RunSummary(BaseModel):
     """run_summary.json: one per run."""
 
-    run_id: str = Field(description="Run id: as-of date + digest of the inputs, so a rerun reuses it.")
+    run_id: str = Field(description="Run id: YYYYMMDD-<16 hex>, the as-of date and a digest of the inputs and the "
+                                    "run configuration, so a rerun reuses it and another configuration gets its own.")
     as_of_date: dt.date = Field(description="Business day of the inputs.")
     input_dir: str = Field(description="Folder the inputs were read from.")
     output_dir: str = Field(description="Folder the outputs were written to.")
@@ -247,7 +248,8 @@ class CashFlowSummary(BaseModel):
     """run_summary.json of a cash-flow run: one household, one deposit or withdrawal."""
 
     kind: str = Field("cash_flow", description="Always cash_flow (daily runs have no kind).")
-    run_id: str = Field(description="cf- plus a digest of the event: a redelivered event reuses it.")
+    run_id: str = Field(description="cf- plus a digest of the event and the run configuration: a redelivered "
+                                    "event reuses it.")
     as_of_date: dt.date = Field(description="Business day of the validated data it ran on.")
     base_run_id: str = Field(description="The daily run whose staged data and published trades it started from.")
     applied_runs: list[str] = Field(description="Runs whose published trades were applied first, in order.")

@@ -1,9 +1,10 @@
 """A generated sample firm: one business day of files in the canonical layout, its risk model
 (``data_contracts.sample_risk``) and mandates (``data_contracts.sample_mandates``) included.
 
-Deterministic (the same seed gives the same bytes) and vectorized: a household is never a Python
-loop iteration, so 100,000 households (about 250,000 accounts and 20 million lots) are written
-in well under two minutes. The default mix is the firm every benchmark uses.
+Deterministic (the same seed gives the same bytes, in any process: tests/test_sample_firm.py) and
+vectorized: a household is never a Python loop iteration, so 100,000 households (about 250,000
+accounts and 20 million lots) are written in well under two minutes. The default mix is the firm
+every benchmark uses.
 """
 
 from __future__ import annotations
@@ -278,7 +279,7 @@ def generate(households: int, seed: int, as_of: dt.date, mix: FirmMix = FirmMix(
     positions = (
         lots.group_by("account_id", "security_id", maintain_order=True)
         .agg(pl.col("quantity_shares").sum().round(4))
-        .join(pl.DataFrame({"security_id": sec_ids, "price": price}), on="security_id")
+        .join(pl.DataFrame({"security_id": sec_ids, "price": price}), on="security_id", maintain_order="left")
         .with_columns((pl.col("quantity_shares") * pl.col("price")).round(2).alias("market_value_usd"))
         .select(pl.lit(as_of).alias("as_of_date"), "account_id", "security_id", "quantity_shares", "market_value_usd")
     )

@@ -4,6 +4,8 @@ Drawn from their own random stream (the firm's seed + 1), so adding them changes
 other files. Every mandate is one a desk would accept as written: conflict-free and satisfiable
 from the household's own holdings (a never-hold or a screen only where a lot with a gain can be
 sold; a hold-at-least below what is held; a glide path that starts from the model's own classes).
+The same seed writes the same bytes in any process: every group_by and join keeps its row order, a
+set is sorted before anything is drawn from it, and a file's keys come in a fixed order.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def sample_mandates(frames: dict[str, pl.DataFrame], seed: int, as_of: dt.date, 
     class_of = dict(sec.select("security_id", "asset_class").iter_rows())
     sector_of = dict(sec.select("security_id", "sector").iter_rows())
     tags_of = {s: set((t or "").split(";")) for s, t in sec.select("security_id", "tags").iter_rows()}
-    lots = frames["lots"].join(frames["accounts"].select("account_id", "household_id"), on="account_id").with_columns(
+    lots = frames["lots"].join(frames["accounts"].select("account_id", "household_id"), on="account_id",
+                               maintain_order="left").with_columns(
         (pl.col("quantity_shares") * pl.col("security_id").replace_strict(price, default=0.0)).alias("value_usd"))
     gain_lot = lots.filter((pl.col("value_usd") > pl.col("cost_basis_usd"))
                            & (pl.col("acquisition_date") < as_of - dt.timedelta(days=30)))
@@ -88,7 +91,7 @@ def _entry(kind, rng, held, sellable, model, accounts, cash, class_of, sector_of
         return {"kind": "security_restriction", "security_id": pick(sorted(set(sellable["security_id"]))),
                 "rule": "never_hold", "sell_by": (as_of + dt.timedelta(days=365)).isoformat(), "reason": "employer"}
     if kind == "hold_at_least":
-        value = held.group_by("security_id").agg(pl.col("value_usd").sum()).sort("security_id")
+        value = held.group_by("security_id", maintain_order=True).agg(pl.col("value_usd").sum()).sort("security_id")
         s, v = value.row(int(rng.integers(value.height)))
         return {"kind": "hold_at_least", "security_id": s, "amount_usd": round(0.5 * v, 2)} if v > 0 else None
     if kind == "exclusion":
@@ -108,8 +111,8 @@ def _entry(kind, rng, held, sellable, model, accounts, cash, class_of, sector_of
         return {"kind": "asset_allocation", "weights": {"us_reits": 0.0}, "reason": "owns real estate"} \
             if "us_reits" in classes else None
     if kind == "glide_path":
-        weights = model.with_columns(pl.col("security_id").replace_strict(class_of).alias("c")).group_by("c").agg(
-            pl.col("target_weight").sum()).sort("c")  # group_by's order varies run to run: files must not
+        weights = model.with_columns(pl.col("security_id").replace_strict(class_of).alias("c")).group_by(
+            "c", maintain_order=True).agg(pl.col("target_weight").sum()).sort("c")  # classes in name order, every process
         now = dict(weights.iter_rows())
         bonds = sum(w for c, w in now.items() if c in BONDS)
         equity = sum(w for c, w in now.items() if c not in BONDS)
@@ -124,7 +127,8 @@ def _entry(kind, rng, held, sellable, model, accounts, cash, class_of, sector_of
         return {"kind": "transition", "period": "quarterly", "tax_budget_usd": round(0.005 * worth, 2),
                 "turnover_budget": 0.25}
     if kind == "cash_rules":
-        value = held.group_by("account_id").agg(pl.col("value_usd").sum()).sort("value_usd", descending=True)
+        value = held.group_by("account_id", maintain_order=True).agg(pl.col("value_usd").sum()).sort(
+            "value_usd", "account_id", descending=[True, False])  # a tie goes to the first account id, not to chance
         account, worth = value.row(0)
         worth += cash.get(account, 0.0)
         return {"kind": "cash_rules", "account_id": account, "min_usd": round(0.01 * worth, 2),

@@ -258,8 +258,9 @@ def validate_day(day: DayFiles, as_of: dt.date, config: ValidationConfig = Valid
                     pl.col("_file"), pl.col(LINE), "acquisition_date", pl.col("household_id")))
 
     # 5. Prices: the latest close on or before as-of, not stale, for everything held or modelled.
-    prices = (f["prices"].good.filter(pl.col("price_date") <= as_of).sort("price_date")
-              .group_by("security_id").agg(pl.col("price_date").last(), pl.col("close_usd").last()))
+    prices = (f["prices"].good.filter(pl.col("price_date") <= as_of).sort("price_date", maintain_order=True)
+              .group_by("security_id", maintain_order=True)  # in the file's order: staged alike in every process
+              .agg(pl.col("price_date").last(), pl.col("close_usd").last()))
     held_secs = lots.select("household_id", "security_id", "_file", LINE)
     no_price = held_secs.join(prices, on="security_id", how="anti").join(known_sec, on="security_id")
     out.append(_exc(no_price, "error", pl.format("no price on or before {} for {}", pl.lit(str(as_of)), "security_id"),

@@ -44,7 +44,7 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
                                 event_id=event_id, occurred=occurred)
         var_dir = Path(var_dir)
         parquet_root, db_path = var_dir / "warehouse" / "parquet", var_dir / "warehouse" / "lotwise.duckdb"
-        base, day, applied, run_id = load_household(parquet_root, request)
+        base, day, applied, run_id = load_household(parquet_root, request, config)
         problem = build_problems(day, [request.household_id], config)[0]
         problem, a = apply_cash_flow(problem, request)
     except CashFlowRejected as exc:

@@ -58,7 +58,7 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
     # One run per date at a time; a second waits (config.lock_wait_seconds) or refuses and says why.
     with day_lock(out_root, as_of, f"daily_rebalance {input_dir}", config.lock_wait_seconds):
         with clock.stage("ingest"):
-            files, run_id, quality = ingest(input_dir, as_of, parquet_root)
+            files, run_id, quality = ingest(input_dir, as_of, parquet_root, config)
         with clock.stage("validate"):
             day = validate(files, as_of, config, parquet_root, quality)
             del files  # the parsed files now live in `day`; keep one copy of a firm's lots

@@ -13,8 +13,8 @@ withdrawal becomes the account's cash to raise, r_a in the LP (cash after tradin
 so the lots sold to raise it are the ones that cost the least tax. Everything the daily run does
 after solving — relaxation of soft limits, the independent verification — applies unchanged.
 
-The run id is a digest of the event (or of the request and the base run), so a redelivered event
-rewrites the same files.
+The run id is a digest of the event (or of the request and the base run) and of the effective run
+configuration, so a redelivered event rewrites the same files and another configuration never does.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from data_contracts.cash_flow import CashFlowRejected, CashFlowRequest
+from data_contracts.config import RunConfig
 from data_contracts.privacy import mask_account, mask_text
 from data_contracts.validation import ValidatedDay
 from optimizer.problem import HouseholdProblem
@@ -195,18 +196,21 @@ def apply_cash_flow(problem: HouseholdProblem, request: CashFlowRequest) -> tupl
     return dataclasses.replace(problem, withdrawal_usd=withdrawal), a
 
 
-def cash_flow_run_id(request: CashFlowRequest, base: BaseRun) -> str:
-    """cf-<digest>: the event's id when there is one (a redelivered event is the same run)."""
+def cash_flow_run_id(request: CashFlowRequest, base: BaseRun, config: RunConfig) -> str:
+    """cf-<16 hex>: a digest of the event's id when there is one (a redelivered event is the same run),
+    else of the request and the base run, folded with the effective configuration's digest as a daily
+    run id is (tasks.ingest.run_id_for): the same event under another configuration is another run."""
     key = request.event_id or f"{request.household_id}|{request.amount_usd}|{request.account_id}|{request.occurred}|{base.run_id}"
-    return "cf-" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+    return "cf-" + hashlib.blake2b(f"{key}|config={config.digest()}".encode(), digest_size=8).hexdigest()
 
 
 
 @task(name="load-household", cache_policy=NO_CACHE)
-def load_household(parquet_root: Path, request: CashFlowRequest) -> tuple[BaseRun, ValidatedDay, list[str], str]:
+def load_household(parquet_root: Path, request: CashFlowRequest,
+                   config: RunConfig) -> tuple[BaseRun, ValidatedDay, list[str], str]:
     """(base run, the household as the published trades leave it, the runs applied, this run's id)."""
     base = latest_daily_run(parquet_root)
-    run_id = cash_flow_run_id(request, base)
+    run_id = cash_flow_run_id(request, base, config)
     day = household_day(parquet_root, base, request.household_id)
     runs, sales, buys, cash_moved = published_decisions(parquet_root, base, request.household_id, request.occurred, run_id)
     return base, apply_published(day, sales, buys, cash_moved), runs, run_id

@@ -3,7 +3,8 @@
 When a custodian's file arrives late or corrected, the day is run again. Every household's inputs
 get a fingerprint: its rows in every custodian file and the households file (file positions
 excluded, so a reordered file changes nothing), combined with a digest of the firm-wide inputs
-(securities, prices, models, the risk model) and of the run configuration. A household whose
+(securities, prices, models, the risk model) and of the effective run configuration (its canonical
+JSON, as in the run id: where the batches run is no part of it). A household whose
 fingerprint equals that of the latest finished run of the same day, and which was solved there,
 keeps that run's decisions (copied from its fct_* partitions); everyone else is solved again.
 Fingerprints use polars row hashes, which are stable for one polars version: an upgrade only costs
@@ -40,7 +41,7 @@ def _row_hashes(frame: pl.DataFrame) -> pl.Series:
 
 def household_fingerprints(day: ValidatedDay, config: RunConfig) -> pl.DataFrame:
     """household_id → fingerprint of everything that decides its rebalance."""
-    firm = hashlib.blake2b(repr(config).encode(), digest_size=8)
+    firm = hashlib.blake2b(config.canonical_json().encode(), digest_size=8)  # what the run id folds in too
     for name in FIRM_FILES:
         frame = getattr(day, name)  # a risk file the day came without: None
         firm.update(b"none" if frame is None else int(_row_hashes(frame).sum()).to_bytes(8, "little"))

@@ -2,9 +2,10 @@
 
 A batch's outcome is written to ``<checkpoints>/<batch digest>/`` (Parquet per output frame plus
 its counts, written whole and renamed into place) before the task returns. A run that is killed
-mid-way and rerun for the same date has the same run id (the inputs' digest) and the same batches,
-so every batch that had finished is read back instead of solved again, and the published files are
-those an uninterrupted run would have written. The folder is removed once the run has published.
+mid-way and rerun for the same date has the same run id (the digest of its inputs and configuration)
+and the same batches, so every batch that had finished is read back instead of solved again, and the
+published files are those an uninterrupted run would have written. The folder is removed once the
+run has published.
 """
 
 from __future__ import annotations

@@ -159,3 +159,73 @@ def test_a_day_a_custodian_sent_nothing_holds_its_households_and_says_so_first(t
     assert (named["file"] == "custodians/cedar").all()
     trades = pl.read_csv(folder / "trades.csv", infer_schema=False)
     assert trades.height > 0 and not set(trades["household_id"]) & cedar
+
+
+def test_the_run_id_is_the_date_and_a_digest_of_the_inputs_and_the_configuration(small_firm, tmp_path):
+    import re
+
+    from data_contracts.cash_flow import parse_request
+    from data_contracts.config import EXECUTION_FIELDS
+    from tasks.cash_flow import BaseRun, cash_flow_run_id
+    from tasks.ingest import run_id_for
+    from tests.helpers import copy_firm, edit_cell
+
+    default = run_id_for(small_firm, AS_OF, RunConfig())
+    assert re.fullmatch(r"20261120-[0-9a-f]{16}", default)
+    assert run_id_for(small_firm, AS_OF, RunConfig()) == default  # same inputs, same configuration
+    # The same effective configuration however the file spells it: defaults written out, another key order.
+    spelled = tmp_path / "spelled.yaml"
+    spelled.write_text("trading_cost_rate: 5.0e-4\nclass_drift_penalty: 0.1\n")
+    assert run_id_for(small_firm, AS_OF, RunConfig.load(spelled)) == default
+    two = {"alder": {"fractional_shares": True}, "birch": {"min_trade_usd": 100}}
+    assert run_id_for(small_firm, AS_OF, RunConfig(custodians=two)) == \
+        run_id_for(small_firm, AS_OF, RunConfig(custodians=dict(reversed(two.items()))))
+    # Where and how the batches run decides nothing (tests/test_dask.py): it is the same run.
+    assert EXECUTION_FIELDS <= set(RunConfig.model_fields)
+    assert run_id_for(small_firm, AS_OF, RunConfig(batch_size=7, task_runner="dask", workers=3, lock_wait_seconds=5,
+                                                   snapshots="all", time_zone="Asia/Tokyo")) == default
+    # Anything that decides the outputs is another run.
+    others = [RunConfig(trading_cost_rate=0.001), RunConfig(max_tracking_error=None), RunConfig(shares="fractional"),
+              RunConfig(custodians=two), RunConfig(review_tax_usd=5_000.0), RunConfig(stale_price_days=3)]
+    ids = {run_id_for(small_firm, AS_OF, c) for c in others}
+    assert len(ids) == len(others) and default not in ids and all(i.startswith("20261120-") for i in ids)
+    # And so are other inputs, or another date.
+    edited = copy_firm(small_firm, tmp_path / "edited")
+    edit_cell(edited / "custodians" / "alder" / "cash.csv", 2, "cash_usd", "1.00")
+    assert run_id_for(edited, AS_OF, RunConfig()) != default
+    other_day = run_id_for(small_firm, AS_OF.replace(day=19), RunConfig())
+    assert other_day.startswith("20261119-") and other_day[9:] == default[9:]
+
+    # A cash flow's id folds the configuration in the same way.
+    request = parse_request(household_id="H0000001", amount_usd="100.00", event_id="evt-1")
+    base = BaseRun(AS_OF, default)
+    cf = cash_flow_run_id(request, base, RunConfig())
+    assert re.fullmatch(r"cf-[0-9a-f]{16}", cf)
+    assert cash_flow_run_id(request, base, RunConfig(workers=4)) == cf  # a redelivered event is the same run
+    assert cash_flow_run_id(request, base, RunConfig(trading_cost_rate=0.001)) != cf
+
+
+def _files(*folders: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for f in folders for p in sorted(f.rglob("*")) if p.is_file()}
+
+
+def test_a_run_with_another_configuration_gets_its_own_id_and_leaves_the_first_run_alone(
+        small_firm, tmp_path, prefect_local):
+    from flows.cli import _run
+
+    var = tmp_path / "var"
+    first = _run(small_firm, AS_OF, var, None)  # `lotwise run` without --config
+    first_run = [var / "runs" / AS_OF.isoformat() / first["run_id"], var / "data_docs" / AS_OF.isoformat() / first["run_id"],
+                 *(var / "warehouse" / "parquet").glob(f"*/as_of_date={AS_OF}/run_id={first['run_id']}")]
+    before = _files(*first_run)
+    assert len(first_run) > 10 and any(p.endswith("trades.csv") for p in before)
+
+    config = tmp_path / "run.yaml"
+    config.write_text("trading_cost_rate: 0.002\nreview_tax_usd: 5000\n")  # `lotwise run --config run.yaml`
+    second = _run(small_firm, AS_OF, var, config)
+    assert second["run_id"] != first["run_id"] and second["run_id"][:9] == first["run_id"][:9] == "20261120-"
+    assert _files(*first_run) == before  # not a byte, not a modification time of the first run changed
+    assert sorted(p.name for p in (var / "runs" / AS_OF.isoformat()).iterdir() if not p.name.startswith(".")) == \
+        sorted([first["run_id"], second["run_id"]])
+    assert second["households_reused"] == 0  # decisions taken under another configuration are not carried over
+    assert second["households_solved"] == first["households_solved"] == 60

@@ -1,6 +1,10 @@
 """The generated firm has the shape the issue asks for, and the same seed gives the same bytes."""
 
 import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import polars as pl
 
@@ -10,18 +14,50 @@ from data_contracts.validation import validate_day
 from optimizer.tax import long_term_from
 from tests.conftest import AS_OF
 
+REPO = Path(__file__).resolve().parents[1]
+# Both generators behind the CLI, as `make demo` and the simulator's users call them: the firm (every
+# custodian layout, mandates, risk model) and a price history for its securities.
+GENERATE = """
+import sys
+from flows.cli import app
+households, seed, out = sys.argv[1:]
+for args in (["sample-firm", "--households", households, "--seed", seed, "--as-of", "{as_of}", "--out", out + "/drop",
+              "--layouts", "custodian"],
+             ["sample-prices", "--firm", out + "/drop", "--out", out + "/prices.csv", "--start", "2026-06-01",
+              "--end", "{as_of}", "--seed", seed]):
+    app(args, standalone_mode=False)
+""".format(as_of=AS_OF.isoformat())
 
-def digest(folder):
+
+def digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, whatever its extension."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*.csv"))}
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_same_seed_same_bytes(tmp_path):
-    write_sample_firm(25, 3, AS_OF, tmp_path / "a")
-    write_sample_firm(25, 3, AS_OF, tmp_path / "b")
-    write_sample_firm(25, 4, AS_OF, tmp_path / "c")
-    assert digest(tmp_path / "a") == digest(tmp_path / "b")
-    assert digest(tmp_path / "a") != digest(tmp_path / "c")
+def generate_in_a_new_process(households: int, seed: int, out: Path, hash_seed: int) -> dict[str, str]:
+    """Generate in a fresh interpreter: string hashing (set and dict order of str keys) and polars'
+    thread pool differ from process to process, which one process writing twice never shows."""
+    env = {**os.environ, "PYTHONHASHSEED": str(hash_seed), "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([sys.executable, "-c", GENERATE, str(households), str(seed), str(out)], env=env, check=True,
+                   cwd=REPO, stdout=subprocess.DEVNULL)
+    return digest(out)
+
+
+def test_same_seed_same_bytes_in_every_process(tmp_path):
+    a = generate_in_a_new_process(200, 5, tmp_path / "a", hash_seed=1)
+    b = generate_in_a_new_process(200, 5, tmp_path / "b", hash_seed=2)
+    # Every kind of file the generators write is compared: CSV, the mapped layouts' text files, YAML
+    # (layout references, mandates with glide paths whose class weights are dicts), the price history.
+    assert {Path(f).suffix for f in a} >= {".csv", ".txt", ".yaml"}
+    assert "prices.csv" in a and "drop/custodians/birch/layout.yaml" in a
+    glide = [f for f in a if f.startswith("drop/firm/mandates/") and "glide_path" in (tmp_path / "a" / f).read_text()]
+    assert len(glide) >= 3, "too few glide-path mandates to catch their class order changing"
+    assert a.keys() == b.keys()
+    assert [f for f in a if a[f] != b[f]] == []
+    c = generate_in_a_new_process(200, 6, tmp_path / "c", hash_seed=1)  # another seed: other data files
+    data = [f for f in a if f.endswith((".csv", ".txt"))]
+    assert data and all(c[f] != a[f] for f in data)
 
 
 def test_firm_shape(tmp_path):

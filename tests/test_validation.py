@@ -128,3 +128,15 @@ def test_rows_of_an_unknown_account_are_one_exception_per_file_and_account(small
     # unseen), at the first stray line, firm-level since no day says whose the account is.
     assert sorted(stray["file"]) == ["custodians/alder/positions.csv", "custodians/alder/transactions.csv"]
     assert all("3 row(s) of this file" in r for r in stray["reason"]) and stray["household_id"].null_count() == 2
+
+
+def test_the_days_prices_come_in_the_files_order_in_every_process(small_firm, tmp_path):
+    """The latest close per security, in the order the prices file lists them (then by date): a hash
+    grouping would stage them in another order in every process, and a rerun would not rewrite the same bytes."""
+    firm = copy_firm(small_firm, tmp_path / "firm")
+    prices = pl.read_csv(firm / "firm" / "prices.csv", try_parse_dates=True)
+    earlier = prices.with_columns(pl.col("price_date") - pl.duration(days=1), pl.col("close_usd") - 1)
+    pl.concat([earlier, prices]).write_csv(firm / "firm" / "prices.csv")  # each security's older close first
+    day = validate_day(read_day(firm, AS_OF), AS_OF)
+    assert day.prices["security_id"].to_list() == prices["security_id"].to_list()
+    assert day.prices["close_usd"].to_list() == prices["close_usd"].to_list()  # the latest close, not the older one
