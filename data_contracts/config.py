@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # α: value of holding one dollar of an asset class in an account kind, per dollar (horizon-adjusted).
 # Small next to the drift penalties: asset location decides *where* a class sits, never *how much*.
@@ -32,6 +32,10 @@ DEFAULT_LOCATION_VALUE: dict[str, dict[str, float]] = {
 # the run id already.
 EXECUTION_FIELDS = frozenset({"batch_size", "task_runner", "workers", "dask_address", "snapshots", "lock_wait_seconds",
                               "time_zone"})
+
+
+class ConfigError(ValueError):
+    """A run configuration file that cannot be used; the message names the file and the problem."""
 
 
 class CustodianTrading(BaseModel):
@@ -111,6 +115,19 @@ class RunConfig(BaseModel):
 
     @classmethod
     def load(cls, path: Path | None) -> "RunConfig":
+        """The embedded defaults, or ``path``'s settings over them; ``ConfigError`` says in one line
+        what is wrong with the file (missing, not YAML, an unknown or invalid setting)."""
         if path is None:
             return cls()
-        return cls.model_validate(yaml.safe_load(Path(path).read_text()) or {})
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            if not isinstance(data, dict):
+                raise ConfigError(f"{path}: a run configuration is a mapping of settings, not a {type(data).__name__}")
+            return cls.model_validate(data)
+        except OSError as exc:
+            raise ConfigError(f"{path}: {exc.strerror or exc}") from exc
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not YAML: {' '.join(str(exc).split())[:200]}") from exc
+        except ValidationError as exc:
+            why = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"{path}: {why}") from exc

@@ -175,7 +175,7 @@ class QualityRecorder:
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         })
         self.context.build_data_docs(site_names=["lotwise"])
-        self.report.index_html = str(folder / "index.html")
+        self.report.index_html = str((folder / "index.html").resolve())  # absolute, like every path in the summary
         return self.report
 
 

@@ -255,7 +255,7 @@ class CashFlowSummary(BaseModel):
     applied_runs: list[str] = Field(description="Runs whose published trades were applied first, in order.")
     household_id: str = Field(description="The household.")
     account_id: str = Field(description="Account of the deposit or withdrawal.")
-    amount_usd: str = Field(description="The request's exact amount (positive deposit, negative withdrawal).")
+    amount_usd: float = Field(**usd("The request's amount, to the cent (positive deposit, negative withdrawal)."))
     event_id: Optional[str] = Field(None, description="The triggering lotwise.cashflow event, if any.")
     occurred: Optional[str] = Field(None, description="When the event occurred (ISO 8601).")
     status: str = Field(description="published, infeasible or failed_verification (then no trades are published).")

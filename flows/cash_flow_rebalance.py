@@ -80,14 +80,14 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
     cash_after = float(solutions[0].cash_after_usd[a]) if solutions else float(problem.cash_usd[a])
     summary = CashFlowSummary(
         run_id=run_id, as_of_date=base.as_of, base_run_id=base.run_id, applied_runs=applied,
-        household_id=request.household_id, account_id=str(problem.account_ids[a]), amount_usd=str(request.amount_usd),
+        household_id=request.household_id, account_id=str(problem.account_ids[a]), amount_usd=float(request.amount_usd),
         event_id=request.event_id, occurred=request.occurred.isoformat() if request.occurred else None,
         status=status, reason=reason, trades=trades.height,
         buy_amount_usd=float(amount.filter(trades["side"] == "buy").sum()),
         sell_amount_usd=float(amount.filter(trades["side"] == "sell").sum()),
         st_gain_usd=float(gains["st_gain_usd"].sum()), lt_gain_usd=float(gains["lt_gain_usd"].sum()),
         est_tax_usd=float(outputs["tax_report"]["est_tax_run_usd"].sum()), cash_after_usd=cash_after,
-        output_dir=str(run_folder(out_root, base.as_of, run_id)), seconds_to_publish=round(published_s, 3))
+        output_dir=str(run_folder(out_root, base.as_of, run_id).resolve()), seconds_to_publish=round(published_s, 3))
     persist(outputs, summary.model_dump(mode="json"), parquet_root, db_path, base.as_of, run_id)
     publish_summary(summary.model_dump(mode="json"), out_dir, db_path)
     _artifacts(summary, outputs, out_dir, config, set(custodian_of))

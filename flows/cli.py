@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import zipfile
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -64,7 +65,13 @@ def run(
     _print_summary(summary)
 
 
-NO_USABLE_INPUT_EXIT = 3  # the day's input is missing or unusable (distinct from 1: a failure, 2: a refusal)
+# Exit codes (README, "Commands"): 0 done; 1 a replayed snapshot that fails or does not verify; 2 a
+# refusal (a request, configuration, snapshot or path that cannot be used, said in one line); 3 the day's
+# input is missing or unusable; 4 another run of the same date holds it; 5 rows rejected (lots replay).
+NO_USABLE_INPUT_EXIT = 3
+DATE_HELD_EXIT = 4
+REJECTED_ROWS_EXIT = 5
+REFUSED_EXIT = 2
 
 
 @app.command("demo")
@@ -224,14 +231,18 @@ def simulate_cmd(
     except (SetupError, ValueError) as exc:
         console.print(f"[red]cannot simulate:[/red] {exc}")
         raise typer.Exit(2) from exc
-    table = Table("strategy", "pre-tax / yr", "after-tax / yr", "excess vs b&h / yr", "pre-tax part", "tax alpha",
-                  "realized TE", "ex-ante TE", "taxes", "harvested", "wash sales", "s / rebalance")
+    from tasks.artifacts import money
+
+    table = Table(title=f"simulation {outcome.summary['start'][0]} to {outcome.summary['end'][0]}")
+    for name in ("strategy", "pre-tax / yr", "after-tax / yr", "excess vs b&h / yr", "pre-tax part", "tax alpha",
+                 "realized TE", "ex-ante TE", "turnover / yr", "taxes", "harvested", "wash sales", "s / rebalance"):
+        table.add_column(name, overflow="fold")  # wrapped in its cell, never cut off, whatever the width
     for r in outcome.summary.iter_rows(named=True):
         table.add_row(r["strategy"], _pct(r["pre_tax_return_annualized"]), _pct(r["after_tax_return_annualized"]),
                       _pct(r["excess_after_tax_annualized"]), _pct(r["excess_pre_tax_annualized"]),
                       _pct(r["tax_alpha_annualized"]), _pct(r["realized_tracking_error"]),
-                      _pct(r["ex_ante_tracking_error_mean"]), f"${r['taxes_usd']:,.0f}",
-                      f"${r['losses_harvested_usd']:,.0f}", str(r["wash_sales"]), f"{r['seconds_per_rebalance']:.4f}")
+                      _pct(r["ex_ante_tracking_error_mean"]), _pct(r["turnover_annual"]), money(r["taxes_usd"]),
+                      money(r["losses_harvested_usd"]), str(r["wash_sales"]), f"{r['seconds_per_rebalance']:.4f}")
     console.print(table)
     for note in outcome.run.notes[:10]:
         console.print(f"note: {note}")
@@ -269,6 +280,8 @@ def lots_replay(
                   + (f" (see {out / 'errors.csv'})" if counts["errors"] else ""))
     for e in result.errors[:10]:
         console.print(f"  row {e['row']}: {e['field']}: {e['reason']}")
+    if counts["errors"]:  # everything else was written; an audit with rejected rows is not a clean one
+        raise typer.Exit(REJECTED_ROWS_EXIT)
 
 
 @app.command("replay")
@@ -279,7 +292,10 @@ def replay(snapshot: Annotated[Path, typer.Argument(help="A household snapshot (
     from optimizer.snapshot import load_snapshot
     from optimizer.verify import verify
 
-    problem, params = load_snapshot(snapshot)
+    try:
+        problem, params = load_snapshot(snapshot)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # not a snapshot: one line, not a traceback
+        raise CliRefusal(f"{snapshot}: not a readable Lotwise household snapshot ({type(exc).__name__}: {exc})") from exc
     console.print(f"household {problem.household_id} as of {problem.as_of}: {problem.n_accounts} accounts, "
                   f"{problem.n_securities} securities, {problem.n_lots} lots, value ${problem.total_value_usd:,.2f}")
     try:
@@ -306,16 +322,22 @@ def replay(snapshot: Annotated[Path, typer.Argument(help="A household snapshot (
 
 
 def _run(input_dir: Path, as_of: dt.date, var: Path, config_path: Optional[Path]) -> dict:
-    use_local_prefect(var)
     from data_contracts.config import RunConfig
+
+    run_config = RunConfig.load(config_path)  # a bad file is refused before Prefect starts
+    use_local_prefect(var)
     from flows.daily_rebalance import daily_rebalance
     from tasks.validate import NoUsableInput
+    from warehouse.locks import RunInProgress
 
     try:
-        return daily_rebalance(input_dir=input_dir, as_of=as_of, var_dir=var, config=RunConfig.load(config_path))
+        return daily_rebalance(input_dir=input_dir, as_of=as_of, var_dir=var, config=run_config)
     except NoUsableInput as exc:
         err_console.print(f"run failed: {exc}", soft_wrap=True)
         raise typer.Exit(NO_USABLE_INPUT_EXIT) from exc
+    except RunInProgress as exc:  # a refusal to publish twice, not a crash
+        err_console.print(f"run refused: {exc}", soft_wrap=True)
+        raise typer.Exit(DATE_HELD_EXIT) from exc
 
 
 def _print_summary(s: dict) -> None:
@@ -351,5 +373,45 @@ def _print_summary(s: dict) -> None:
         console.print(f"data quality report (Data Docs): {s['data_docs']}", soft_wrap=True)
 
 
+class CliRefusal(Exception):
+    """What the command cannot use, in one line (exit 2)."""
+
+
+def main() -> None:
+    """The ``lotwise`` entry point: a configuration, snapshot or path that cannot be used is one line
+    naming the problem (exit 2), not a traceback, unless ``--debug`` is given."""
+    import sys
+
+    import yaml
+    from pydantic import ValidationError
+
+    from data_contracts.config import ConfigError
+
+    debug = "--debug" in sys.argv[1:]
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        code = app(standalone_mode=False)  # click returns a typer.Exit's code rather than exiting
+    except (CliRefusal, ConfigError, OSError, ValidationError, yaml.YAMLError) as exc:
+        if debug:
+            raise
+        err_console.print(f"lotwise: {_one_line(exc)}", soft_wrap=True)
+        sys.exit(REFUSED_EXIT)
+    except typer.Abort:
+        err_console.print("lotwise: stopped")
+        sys.exit(130)
+    except typer.TyperException as exc:  # a usage error: its own message and code (2)
+        exc.show()
+        sys.exit(getattr(exc, "exit_code", REFUSED_EXIT))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror or text}"
+    return text[:500]
+
+
 if __name__ == "__main__":
-    app()
+    main()

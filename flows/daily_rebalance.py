@@ -164,7 +164,8 @@ def _summary(run_id, as_of, input_dir, out_dir, day, outcomes: list[BatchOutcome
     trades = outputs["trades"]
     amount = (trades["quantity_shares"] * trades["est_price_usd"]) if trades.height else pl.Series([], dtype=pl.Float64)
     return RunSummary(
-        run_id=run_id, as_of_date=as_of, input_dir=str(input_dir), output_dir=str(out_dir),
+        run_id=run_id, as_of_date=as_of,
+        input_dir=str(Path(input_dir).resolve()), output_dir=str(Path(out_dir).resolve()),  # every path absolute
         households_total=day.households.height,
         households_solved=sum(o.counts["solved"] for o in outcomes),
         households_with_trades=trades["household_id"].n_unique() if trades.height else 0,

@@ -28,10 +28,16 @@ def nice_edges(top: float, parts: int = 20) -> np.ndarray:
     return np.arange(0.0, top + step * 0.999, step) if top > 0 else np.array([0.0, step])
 
 
+TITLE_HEIGHT = 22  # the chart's title, drawn above it: a chart saved or copied alone still says what it shows
+
+
 def _svg(width: int, height: int, title: str, body: list[str]) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+    full = height + TITLE_HEIGHT
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{full}" viewBox="0 0 {width} {full}" '
             f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-            f'<style>text{{font:12px sans-serif;fill:#222}}</style>{"".join(body)}</svg>')
+            f'<style>text{{font:12px sans-serif;fill:#222}}</style>'
+            f'<text x="4" y="15" style="font-weight:bold">{escape(title)}</text>'
+            f'<g transform="translate(0,{TITLE_HEIGHT})">{"".join(body)}</g></svg>')
 
 
 def bars(labels: Sequence[str], values: Sequence[float], title: str, fmt: Callable[[float], str],
@@ -85,9 +91,11 @@ def histogram(series: dict[str, np.ndarray], edges: np.ndarray, title: str, fmt:
     return _svg(WIDTH, height, title, body)
 
 
-def lines(series: dict[str, tuple[Sequence[dt.date], Sequence[float]]], title: str, fmt: Callable[[float], str]) -> str:
-    """One polyline per series over dates, on a shared value axis with a zero line when it is in range."""
-    height, left, bottom, top = 260, 72, 28, 24
+def lines(series: dict[str, tuple[Sequence[dt.date], Sequence[float]]], title: str, fmt: Callable[[float], str],
+          y_label: str = "") -> str:
+    """One polyline per series over dates, on a shared value axis with a zero line when it is in range;
+    a legend names each series, ``y_label`` the value axis, and the date axis says it is dates."""
+    height, left, bottom, top = 260, 84, 28, 24
     plot_w, plot_h = WIDTH - left - 12, height - bottom - top
     xs = [d.toordinal() for dates, _ in series.values() for d in dates]
     ys = [float(v) for _, values in series.values() for v in values if v is not None and np.isfinite(v)]
@@ -108,7 +116,11 @@ def lines(series: dict[str, tuple[Sequence[dt.date], Sequence[float]]], title: s
                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(float(tick)))}</text>')
     first, last = dt.date.fromordinal(x0), dt.date.fromordinal(x1)
     body.append(f'<text x="{left}" y="{height - 8}">{first.isoformat()}</text>'
+                f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">date</text>'
                 f'<text x="{left + plot_w}" y="{height - 8}" text-anchor="end">{last.isoformat()}</text>')
+    if y_label:
+        body.append(f'<text transform="translate(12,{top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">'
+                    f'{escape(y_label)}</text>')
     for k, (name, (dates, values)) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
         points = " ".join(at(d, float(v)) for d, v in zip(dates, values) if v is not None and np.isfinite(v))

@@ -49,7 +49,7 @@ def _cash_before(daily, account: str) -> float:
 
 def test_a_deposit_is_invested_in_its_account(daily):
     s = _run(daily, "50000", event_id="deposit-1", occurred="2026-11-20T15:00:00+00:00")
-    assert s["status"] == "published" and s["amount_usd"] == "50000"
+    assert s["status"] == "published" and s["amount_usd"] == 50000.0 and Path(s["output_dir"]).is_absolute()
     assert s["applied_runs"] == [daily["summary"]["run_id"]]  # the day's published trades come first
     a = s["account_id"]
     t = _frame(s, "trades.csv")

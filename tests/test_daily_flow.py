@@ -85,6 +85,9 @@ def test_outputs_follow_their_contracts(damaged_run):
         assert frame.columns == contract.columns, name
     summary = json.loads(out(damaged_run, "run_summary.json").read_text())
     assert summary["run_id"] == damaged_run["first"]["run_id"]
+    # Every path absolute, every amount a number.
+    assert all(Path(summary[k]).is_absolute() for k in ("input_dir", "output_dir", "data_docs"))
+    assert all(isinstance(v, (int, float)) for k, v in summary.items() if k.endswith("_usd"))
 
 
 def test_lot_sales_never_exceed_lots_and_add_up_to_trades(damaged_run):

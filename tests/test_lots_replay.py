@@ -3,7 +3,7 @@
 import polars as pl
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.cli import REJECTED_ROWS_EXIT, app
 
 CSV = """trade_date,taxpayer,account,account_type,security,side,quantity,price,fees,lot_method,lot_ids
 2023-09-21,joe,T1,taxable_individual,M,buy,100,10,0,,A
@@ -22,7 +22,8 @@ def test_replay_command(tmp_path):
     src = tmp_path / "tx.csv"
     src.write_text(CSV)
     result = CliRunner().invoke(app, ["lots", "replay", "--transactions", str(src), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 0, result.output
+    # Five rows rejected (below): everything else is written, and the exit code says the audit is not clean.
+    assert result.exit_code == REJECTED_ROWS_EXIT == 5, result.output
 
     sales = pl.read_csv(tmp_path / "out" / "sales.csv")
     # Lot A: 100 × $7.50 − $1,000 = −$250. Lot B was bought 392 days earlier: no replacement.
@@ -49,3 +50,11 @@ def test_replay_command(tmp_path):
     # 2025: LT loss $150 → deducted against ordinary income, nothing carried.
     row = netting.row(0, named=True)
     assert (row["year"], row["lt_losses_usd"], row["ordinary_deduction_usd"], row["lt_carryover_out_usd"]) == (2025, 150.0, 150.0, 0.0)
+
+
+def test_a_clean_replay_exits_zero(tmp_path):
+    src = tmp_path / "tx.csv"
+    src.write_text("\n".join(CSV.splitlines()[:4]) + "\n")  # the two buys and the sale of lot A: nothing rejected
+    result = CliRunner().invoke(app, ["lots", "replay", "--transactions", str(src), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert pl.read_csv(tmp_path / "out" / "errors.csv").height == 0

@@ -28,6 +28,15 @@ def test_a_second_run_of_the_same_date_refuses_and_says_why(small_firm, tmp_path
             daily_rebalance(input_dir=small_firm, as_of=AS_OF, var_dir=var)
     assert "publishes nothing" in str(refused.value)
     assert not (var / "warehouse").exists()  # it stopped before reading anything
+    # From the command line the refusal is an exit code of its own, with the reason, not a crash.
+    from typer.testing import CliRunner
+
+    from flows.cli import DATE_HELD_EXIT, app
+
+    with day_lock(var / "runs", AS_OF, "the 06:30 schedule"):
+        result = CliRunner().invoke(app, ["run", "--input", str(small_firm), "--as-of", AS_OF.isoformat(),
+                                          "--var", str(var)])
+    assert result.exit_code == DATE_HELD_EXIT == 4 and "the 06:30 schedule" in result.output
     assert not any((var / "runs").glob(f"{AS_OF}/*"))
     # Once the first has finished, the same run goes ahead.
     summary = daily_rebalance(input_dir=small_firm, as_of=AS_OF, var_dir=var)
@@ -229,3 +238,35 @@ def test_a_run_with_another_configuration_gets_its_own_id_and_leaves_the_first_r
         sorted([first["run_id"], second["run_id"]])
     assert second["households_reused"] == 0  # decisions taken under another configuration are not carried over
     assert second["households_solved"] == first["households_solved"] == 60
+
+
+@pytest.mark.parametrize("config_text, words", [
+    (None, "No such file or directory"),
+    ("shares: [\n", "not YAML"),
+    ("shares: sometimes\n", "shares: Input should be 'round', 'mip' or 'fractional'"),
+    ("- 1\n", "a mapping of settings, not a list"),
+])
+def test_a_configuration_that_cannot_be_used_is_one_line_and_exit_2(tmp_path, config_text, words):
+    config = tmp_path / "run.yaml"
+    if config_text is not None:
+        config.write_text(config_text)
+    cmd = [sys.executable, "-c", "from flows.cli import main; main()", "run", "--input", str(tmp_path),
+           "--as-of", AS_OF.isoformat(), "--var", str(tmp_path / "var"), "--config", str(config)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"lotwise: {config}: ") and words in lines[0]
+    assert "Traceback" not in done.stdout + done.stderr and not (tmp_path / "var").exists()  # refused before anything
+    # --debug shows the traceback for whoever needs it.
+    debug = subprocess.run(cmd + ["--debug"], capture_output=True, text=True, timeout=120)
+    assert debug.returncode != 0 and "ConfigError" in debug.stderr
+
+
+def test_a_run_into_a_var_folder_that_does_not_exist_yet_creates_it(small_firm, tmp_path):
+    # A fresh PREFECT_HOME inside the new folder: the temporary server must be able to start there.
+    var = tmp_path / "new" / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    done = subprocess.run([sys.executable, "-c", "from flows.cli import main; main()", "run", "--input", str(small_firm),
+                           "--as-of", AS_OF.isoformat(), "--var", str(var)], capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (var / "prefect").is_dir() and list((var / "runs" / AS_OF.isoformat()).glob("*/trades.csv"))

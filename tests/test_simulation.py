@@ -264,7 +264,10 @@ def test_the_risk_model_reaches_the_households_problems(monkeypatch):
     start = prices.dates[40].astype(dt.date)  # 40 returns behind the first rebalance (26 Feb), 43 behind 2 March
     setup = from_prices(prices, start, 100_000.0)
     sim = simulate(setup, prices, SimOptions(start, dt.date(2020, 8, 31), every="month", strategies=("buy-and-hold",)))
-    assert [(has, filled) for _, has, filled in seen] == [(False, False)] * 2 + [(True, True)] * 5  # April … August
+    # April … August, then 31 August: --end, marked to market with no trade.
+    assert [(has, filled) for _, has, filled in seen] == [(False, False)] * 2 + [(True, True)] * 6
+    last = sim.path.sort("date").row(-1, named=True)
+    assert last["date"] == dt.date(2020, 8, 31) and not last["rebalanced"] and last["sold_usd"] == last["bought_usd"] == 0
     assert any("no risk model on 2 rebalance date(s), 2020-02-26 to 2020-03-02" in n for n in sim.notes)
     assert sim.path["ex_ante_tracking_error"].null_count() == 2
 
@@ -341,7 +344,9 @@ def test_a_solver_failure_withholds_the_household_that_day_and_is_noted(monkeypa
     setup, sim, years, table = run({"A": 100 * WIGGLE, "B": 50 * WIGGLE}, {"A": 1.0}, every="month")
     lotwise = sim.path.filter(pl.col("strategy") == "lotwise")
     assert lotwise["bought_usd"].sum() == 0 and lotwise["value_usd"].min() == pytest.approx(1_000_000.0)  # all cash
-    assert sum(": no trades: solver failure: household H0001" in n for n in sim.notes) == lotwise.height
+    # One note per rebalance; the last row, the end marked to market, asked the solver nothing.
+    assert sum(": no trades: solver failure: household H0001" in n for n in sim.notes) == lotwise["rebalanced"].sum()
+    assert lotwise["rebalanced"].sum() == lotwise.height - 1
     assert sim.path.filter(pl.col("strategy") == "naive")["bought_usd"].sum() > 0
 
 

@@ -98,6 +98,7 @@ def _flow_due(previous: dt.date | None, day: dt.date, every: FlowEvery) -> bool:
 
 def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimRun:
     rows = rebalance_rows(prices, options.start, options.end, options.every)
+    end_row = int(rebalance_rows(prices, options.start, options.end, "day")[-1])  # the last trading day to --end
     _check_prices(setup, prices, rows[0])
     paths, years, washes, notes, seconds, daily = [], [], [], list(setup.notes), {}, []
     risk = TrailingRiskModels(prices, setup.securities, options.risk_window_days)
@@ -109,6 +110,10 @@ def simulate(setup: SimSetup, prices: PriceHistory, options: SimOptions) -> SimR
             day = prices.dates[r].astype(dt.date)
             paths += run.rebalance(day, r, dict(zip(prices.tickers, prices.close_usd[r].tolist())), previous)
             previous = day
+        if end_row > rows[-1]:  # measured to --end: the last trading day marked to market, no trades
+            day = prices.dates[end_row].astype(dt.date)
+            paths += run.rebalance(day, end_row, dict(zip(prices.tickers, prices.close_usd[end_row].tolist())), previous,
+                                   trade=False)
         for book in run.books.values():
             book.settle_all()  # the years still open, for the yearly figures (the path has the liquidation value)
             years += [dict(strategy=strategy, household_id=book.household_id, year=y, **dataclasses.asdict(f))
@@ -190,25 +195,27 @@ class _StrategyRun:
         self.tracker = DailyTracker(prices)
         self.daily: list[tuple[str, str, DailySpan]] = []  # (strategy, household, its days since the last rebalance)
 
-    def rebalance(self, day: dt.date, row: int, close: dict[str, float], previous: dt.date | None) -> list[dict]:
-        """Every household on ``day``: its path row (values, flows, taxes, drift, trades)."""
+    def rebalance(self, day: dt.date, row: int, close: dict[str, float], previous: dt.date | None,
+                  trade: bool = True) -> list[dict]:
+        """Every household on ``day``: its path row (values, flows, taxes, drift, trades). ``trade``
+        false: the day is only marked to market (no flow, no tax paid, no trade; ``rebalanced`` false)."""
         options, days = self.options, (day - previous).days if previous else 0
         flows = {}
         for h, b in self.books.items():
             b.roll_to(day)
             b.pay_dividends(day, close, options.dividend_yield, days)
-            flows[h] = options.flow_usd if _flow_due(previous, day, options.flow_every) else 0.0
+            flows[h] = options.flow_usd if trade and _flow_due(previous, day, options.flow_every) else 0.0
             if flows[h] > 0:
                 b.deposit(day, flows[h])
         before = {h: b.value_usd(close) - max(flows[h], 0.0) for h, b in self.books.items()}  # the period's end
         vday = _frames(day, self.books, self.setup, self.households, close, self.risk.frames(row))
-        return [self._household(p, day, row, close, flows[p.household_id], before[p.household_id], days)
+        return [self._household(p, day, row, close, flows[p.household_id], before[p.household_id], days, trade)
                 for p in build_problems(vday, sorted(self.books), options.config)]
 
     def _household(self, p: HouseholdProblem, day: dt.date, row: int, close: dict[str, float], flow: float,
-                   before: float, days: int) -> dict:
+                   before: float, days: int, trade: bool = True) -> dict:
         b = self.books[p.household_id]
-        tax = b.tax_due_usd
+        tax = b.tax_due_usd if trade else 0.0  # a mark leaves a settled tax due: the liquidation value counts it
         withdrawal = min(max(-flow, 0.0), b.cash_usd[b.tax_account] + _held(p, b.tax_account))
         need = np.where(p.account_ids == b.tax_account, withdrawal + max(tax, 0.0), 0.0)  # cash the rebalance raises
         p = dataclasses.replace(p, withdrawal_usd=need if p.withdrawal_usd is None else p.withdrawal_usd + need)
@@ -216,7 +223,7 @@ class _StrategyRun:
         if span is not None:
             self.daily.append((self.strategy, p.household_id, span))
         model_return = None if span is None else span.period_model_return(self.options.dividend_yield, days)
-        decision = decide(self.strategy, p, self.params)
+        decision = decide(self.strategy, p, self.params) if trade else Decision([], [])
         if decision.infeasible:  # no trades, as on the desk; the tax stays due, the withdrawal is not paid
             self.notes.append(f"{self.strategy} {p.household_id} {day}: no trades: {decision.infeasible}")
             withdrawal = tax = 0.0
@@ -228,7 +235,8 @@ class _StrategyRun:
         self.tracker.hold(p.household_id, row, p, by_security, cash_usd)
         class_drift, security_drift = drift(p, holdings, cash)
         largest, largest_target = _largest_position(p, by_security, cash_usd)
-        return dict(strategy=self.strategy, household_id=p.household_id, date=day, value_before_usd=before,
+        return dict(strategy=self.strategy, household_id=p.household_id, date=day, rebalanced=trade,
+                    value_before_usd=before,
                     deposit_usd=max(flow, 0.0), withdrawal_usd=withdrawal, tax_paid_usd=tax, value_usd=b.value_usd(close),
                     liquidation_usd=b.liquidation_usd(day, close), unrealized_gain_usd=b.unrealized_gain_usd(close),
                     model_return=model_return, class_drift=class_drift, security_drift=security_drift,

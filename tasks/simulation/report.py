@@ -45,7 +45,7 @@ def _pct(v: float) -> str:
 
 
 def _usd(v: float) -> str:
-    return f"${v:,.0f}"
+    return f"${v:,.0f}" if v >= 0 else f"−${-v:,.0f}"
 
 
 SUMMARY_COLUMNS = {
@@ -114,9 +114,10 @@ def simulation_html(run: SimRun, setup: SimSetup, prices: PriceHistory, path: pl
     baseline, column = ("buy-and-hold", "cumulative_after_tax_excess_vs_buy_and_hold") if "buy-and-hold" in by \
         else ("naive", "cumulative_after_tax_excess_vs_naive")
     alpha = lines({s: (f["date"].to_list(), f[column].to_list()) for s, f in by.items() if s != baseline},
-                  f"Cumulative after-tax excess over {baseline}: liquidation value − {baseline}'s, ÷ money put in", _pct)
+                  f"Cumulative after-tax excess over {baseline}: liquidation value − {baseline}'s, ÷ money put in", _pct,
+                  y_label="after-tax excess")
     drift = lines({s: (f["date"].to_list(), f["security_drift"].to_list()) for s, f in by.items()},
-                  "Security drift from the model after each rebalance", _pct)
+                  "Security drift from the model after each rebalance", _pct, y_label="½ Σ |weight − target|")
     harvested = years.sort("year", "strategy")
     harvest = bars([f"{y} {s}" for s, y in harvested.select("strategy", "year").iter_rows()],
                    harvested["losses_harvested_usd"].to_list(), "Losses harvested per year", _usd)

@@ -2,6 +2,9 @@
 
 Definitions (all money in dollars; the households are summed into one portfolio per strategy):
 
+* the **path**: one row per rebalance date, and a last row on the last trading day to ``--end``
+  when that is no rebalance date (``rebalanced`` false: marked to market, no trade, no flow), so
+  the figures run to the end asked for;
 * period return r_k = V⁻_k / V⁺_{k−1} − 1, where V⁻ is the value at a rebalance before its deposit,
   withdrawal and tax payment (dividends included) and V⁺ the value after them: a time-weighted,
   **pre-tax** return (taxes paid leave like withdrawals); yearly and cumulative returns chain it;
@@ -79,6 +82,7 @@ def portfolio_path(run: SimRun) -> pl.DataFrame:
     agg = path.group_by("strategy", "date").agg(
         *(pl.col(c).sum() for c in SUM_COLUMNS),
         pl.col("value_prev").sum().alias("value_prev_usd"),
+        pl.col("rebalanced").all(),  # false on the last day when it is only marked to market (--end)
         _value_weighted("model_return", "value_prev"),
         _value_weighted("ex_ante_tracking_error", "value_usd"),
         ((pl.col("security_drift") * pl.col("value_usd")).sum() / pl.col("value_usd").sum()).alias("security_drift"),
@@ -285,7 +289,7 @@ def summary(run: SimRun, path: pl.DataFrame, years: pl.DataFrame) -> pl.DataFram
         flows[-1] += p["liquidation_usd"][-1]
         y = years.filter(pl.col("strategy") == strategy)
         rows.append(dict(
-            strategy=strategy, start=dates[0], end=dates[-1], years=span, rebalances=len(dates),
+            strategy=strategy, start=dates[0], end=dates[-1], years=span, rebalances=int(p["rebalanced"].sum()),
             pre_tax_return=cumulative, pre_tax_return_annualized=(1 + cumulative) ** (1 / span) - 1,
             taxes_usd=float(y["taxes_usd"].sum()), losses_harvested_usd=float(y["losses_harvested_usd"].sum()),
             net_gains_realized_usd=float((y["st_gain_usd"] + y["lt_gain_usd"]).sum()),
