@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import sys
+import threading
 from pathlib import Path
 
 from deploy.deployments import DEFAULT_CRON, DEFAULT_TIME_ZONE, build_deployments
@@ -17,7 +21,31 @@ def main() -> None:
     args = ap.parse_args()
     from prefect import serve
 
+    _stop_on_interrupt()
     serve(*build_deployments(args.var, args.drop, args.cron, args.time_zone))
+
+
+STOP_GRACE_SECONDS = 10.0
+
+
+def _stop_on_interrupt() -> None:
+    """Ctrl-C (SIGINT to the whole process group) or SIGTERM stops the server within
+    ``STOP_GRACE_SECONDS``: Prefect's own shutdown is tried first, but when the signal has also reached
+    what it talks to it can wait on a connection for good; a second signal stops at once. Flow runs
+    already started are their own processes and are not waited for."""
+
+    def stop(signum: int, frame) -> None:
+        if getattr(stop, "asked", False):
+            os._exit(128 + signum)
+        stop.asked = True
+        print(f"python -m deploy: stopping (signal {signum}); again to stop at once", file=sys.stderr, flush=True)
+        timer = threading.Timer(STOP_GRACE_SECONDS, lambda: os._exit(128 + signum))
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 if __name__ == "__main__":

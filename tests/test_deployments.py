@@ -197,3 +197,21 @@ def test_the_daily_run_tells_its_story_in_artifacts(served, small_firm):
     tasks = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [runs[0]["id"]]}}}).json()
     batches = [t["name"] for t in tasks if t["name"].startswith("optimize ")]
     assert batches and all(re.fullmatch(r"optimize \S+\.\.\S+ \(\d+ households\)", n) for n in batches)
+
+
+def test_ctrl_c_stops_the_deployment_server_within_its_grace(server, tmp_path):
+    # Ctrl-C in a terminal signals the whole process group. Prefect's own shutdown can then wait on a
+    # connection for good; `python -m deploy` stops within its grace (10 s) whatever happens.
+    from deploy.__main__ import STOP_GRACE_SECONDS
+
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "deploy", "--var", str(tmp_path / "var")], env=server["env"],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _until("the deployments being served", lambda: proc.poll() is None and b"are being served" in log_path.read_bytes())
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(STOP_GRACE_SECONDS + 10)
+        finally:
+            _stop(proc)
+    assert b"python -m deploy: stopping (signal 2)" in log_path.read_bytes()
