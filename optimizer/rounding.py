@@ -62,11 +62,13 @@ def round_trades(sol: HouseholdSolution, params: SolveParams) -> HouseholdSoluti
     if p.sell_forbidden is not None:
         may_extend &= ~p.sell_forbidden[p.lot_account, p.lot_security]
     order = np.lexsort((p.lot_tax_rate * gain, sol.lot_sold_usd <= 0))
-    trim = np.argsort(-(p.lot_tax_rate * gain), kind="stable")  # a whole-share order's fraction: costliest first
     order = order[may_extend[order]]
     repair = _Repair(p, sold, bought, sol.buy_account, sol.buy_security, whole, minimum)
+    if whole.any():  # ranks for whole orders: more from ``order``; a fraction off the costliest in tax first
+        repair.order_rank[order] = np.arange(len(order))
+        repair.trim_rank = np.argsort(np.argsort(-(p.lot_tax_rate * gain), kind="stable"), kind="stable")
     for a in range(p.n_accounts):
-        repair.account(a, order, trim)
+        repair.account(a, order)
 
     keep = bought > 0
     return dataclasses.replace(
@@ -96,6 +98,9 @@ class _Repair:
         self.p, self.sold, self.bought = p, sold, bought
         self.buy_account, self.buy_security = buy_account, buy_security
         self.whole, self.minimum = whole, minimum
+        self.order_rank = np.full(p.n_lots, np.inf)  # a lot's place in the extension order (inf: may not extend)
+        self.trim_rank = np.zeros(p.n_lots)
+        self._positions: tuple[np.ndarray, np.ndarray] | None = None
 
     def cash(self, a: int) -> float:
         p, mine, theirs = self.p, self.p.lot_account == a, self.buy_account == a
@@ -107,13 +112,12 @@ class _Repair:
         """Shares worth at least ``usd``: whole ones where the account takes no fractions."""
         return float(np.ceil(usd / price - EPS)) if self.whole[a] else usd / price
 
-    def account(self, a: int, order: np.ndarray, trim: np.ndarray) -> None:
+    def account(self, a: int, order: np.ndarray) -> None:
         p = self.p
         floor, ceiling = p.cash_floor_usd[a], p.cash_ceiling_usd[a]
         buys = np.flatnonzero(self.buy_account == a)
-        positions = np.unique(p.lot_security[p.lot_account == a]) if self.whole[a] else np.array([], int)
-        for s in positions:  # whole orders first, by less: the floor below then covers what that cost
-            self._whole_order(a, int(s), order, trim, grow=False)
+        for s in self._fractional_orders(a):  # whole orders first, by less: the floor below covers what that cost
+            self._whole_order(a, int(s), self.order_rank, self.trim_rank, grow=False)
         cash = self.cash(a)
         while cash < floor - 1e-9:
             live = buys[self.bought[buys] > 0]
@@ -124,8 +128,8 @@ class _Repair:
                     f"account {p.account_ids[a]}: rounding to the custodian's trade sizes cannot keep cash at "
                     f"${floor:,.2f} (${cash:,.2f} after rounding)")
             cash = self.cash(a)
-        for s in positions:  # a lot the floor's sale emptied can leave a fraction again: by more, now
-            self._whole_order(a, int(s), order, trim, grow=True)
+        for s in self._fractional_orders(a):  # a lot the floor's sale emptied can leave a fraction: by more, now
+            self._whole_order(a, int(s), self.order_rank, self.trim_rank, grow=True)
         cash = self.cash(a)
         while cash > ceiling + 1e-9:  # invest the excess in the account's live buys, cheapest first
             live = buys[self.bought[buys] > 0]
@@ -139,47 +143,70 @@ class _Repair:
             self.bought[k] += min(more, np.floor((cash - floor) / price + EPS)) if self.whole[a] else more
             cash = self.cash(a)
 
-    def _whole_order(self, a: int, s: int, order: np.ndarray, trim: np.ndarray, grow: bool) -> None:
+    def _fractional_orders(self, a: int) -> np.ndarray:
+        """Securities whose sale in whole-share account ``a`` is not whole shares and does not close the position."""
+        p = self.p
+        if not self.whole[a]:
+            return np.array([], dtype=int)
+        mine = p.lot_account == a
+        total = np.bincount(p.lot_security[mine], weights=self.sold[mine], minlength=p.n_securities)
+        held = np.bincount(p.lot_security[mine], weights=p.lot_quantity_shares[mine], minlength=p.n_securities)
+        fraction = total - np.floor(total + EPS)
+        return np.flatnonzero((total > EPS) & (total < held - EPS) & (fraction > 1e-6))
+
+    def _position_lots(self, a: int, s: int) -> np.ndarray:
+        """The lots of account ``a`` in security ``s`` (one sorted index of the household's positions)."""
+        p = self.p
+        if self._positions is None:
+            key = p.lot_account.astype(np.int64) * p.n_securities + p.lot_security
+            at = np.argsort(key, kind="stable")
+            self._positions = (at, key[at])
+        at, keys = self._positions
+        k = a * p.n_securities + s
+        return at[np.searchsorted(keys, k, "left"):np.searchsorted(keys, k, "right")]
+
+    def _whole_order(self, a: int, s: int, order_rank: np.ndarray, trim_rank: np.ndarray, grow: bool) -> None:
         """A whole-share account's sale of security ``s`` in whole shares unless it closes the position
         (the custodian's order is per position, not per lot: selling a fractional lot whole beside
         other lots is an order it cannot fill). ``grow`` false: the fraction comes off the lots sold
         with a fraction of their own, then the lots costliest in tax per dollar, and what is left is no
         trade below the minimum. ``grow`` true (after the cash floor was met): the sale grows to the
-        next whole share from the lots ``order`` allows, within the budgets, else shrinks if the floor
-        still holds."""
+        next whole share from the lots ``order`` allows (``order_rank`` finite), within the budgets,
+        else shrinks if the floor still holds."""
         p, sold = self.p, self.sold
-        same = (p.lot_account == a) & (p.lot_security == s)
-        total, held = float(sold[same].sum()), float(p.lot_quantity_shares[same].sum())
+        lots = self._position_lots(a, s)
+        total, held = float(sold[lots].sum()), float(p.lot_quantity_shares[lots].sum())
         fraction = total - np.floor(total + EPS)
         if total <= EPS or total >= held - EPS or fraction <= 1e-6:
             return
-        before = sold.copy()
+        before = sold[lots].copy()
         if grow:
             need = 1.0 - fraction
-            for i in order[same[order] & (sold[order] < p.lot_quantity_shares[order] - EPS)]:
+            room = lots[np.isfinite(order_rank[lots]) & (sold[lots] < p.lot_quantity_shares[lots] - EPS)]
+            for i in room[np.argsort(order_rank[room], kind="stable")]:
                 more = min(need, p.lot_quantity_shares[i] - sold[i])
                 sold[i] = _snap(sold[i] + more)
                 need -= more
                 if need <= EPS:
                     break
-            if (need <= EPS or sold[same].sum() >= held - EPS) and _within_budgets(p, sold):
+            if (need <= EPS or sold[lots].sum() >= held - EPS) and _within_budgets(p, sold):
                 return
-            sold[:] = before
+            sold[lots] = before
         left = fraction
         # Lots sold with a fraction of their own first (a reinvested dividend's lot sold whole), so the
         # lots relieved stay whole where they can; then the costliest in tax.
-        candidates = trim[same[trim] & (sold[trim] > 0)]
-        own_fraction = np.abs(sold[candidates] - np.round(sold[candidates])) > 1e-6
-        for i in np.concatenate([candidates[own_fraction], candidates[~own_fraction]]):
+        selling = lots[sold[lots] > 0]
+        own_fraction = np.abs(sold[selling] - np.round(sold[selling])) > 1e-6
+        for i in selling[np.lexsort((trim_rank[selling], ~own_fraction))]:
             cut = min(left, sold[i])
             sold[i] = _snap(sold[i] - cut)
             left -= cut
             if left <= EPS:
                 break
-        if 0 < float(sold[same].sum()) * p.price_usd[s] < self.minimum[a] - 1e-9 and not p.mandated_positions[a, s]:
-            sold[same] = 0.0
+        if 0 < float(sold[lots].sum()) * p.price_usd[s] < self.minimum[a] - 1e-9 and not p.mandated_positions[a, s]:
+            sold[lots] = 0.0
         if grow and self.cash(a) < p.cash_floor_usd[a] - 1e-9:
-            sold[:] = before
+            sold[lots] = before
             raise HouseholdInfeasible(
                 f"account {p.account_ids[a]}: {p.security_ids[s]} sells {total:.6f} shares, and neither the next "
                 f"whole share (no lot may be sold, or a budget) nor fewer (the cash floor) is possible in whole shares")
