@@ -192,9 +192,24 @@ def review_reasons(outputs: dict[str, pl.DataFrame], checks: pl.DataFrame, confi
     ]).unique(maintain_order=True)
 
 
-def review_queue(outputs: dict[str, pl.DataFrame], checks: pl.DataFrame, config: RunConfig) -> pl.DataFrame:
+def custodian_values(day: ValidatedDay) -> pl.DataFrame:
+    """household_id, total_value_usd by the custodians' own figures (positions' market value plus cash)
+    of the rows that validated: what a held household, which has no solve to value it, is worth."""
+    positions = day.positions.group_by("household_id").agg(pl.col("market_value_usd").sum().alias("p"))
+    cash = day.cash.group_by("household_id").agg(pl.col("cash_usd").sum().alias("c"))
+    return positions.join(cash, on="household_id", how="full", coalesce=True).select(
+        "household_id", (pl.col("p").fill_null(0.0) + pl.col("c").fill_null(0.0)).alias("total_value_usd"))
+
+
+def review_queue(outputs: dict[str, pl.DataFrame], checks: pl.DataFrame, config: RunConfig,
+                 held_values: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Households for a human, most urgent first, then largest first. A solved household's value is its
+    solve's; a held one's, the custodians' figures of what validated (``custodian_values``)."""
     reasons = review_reasons(outputs, checks, config)
     value = outputs["drift"].select("household_id", "total_value_usd")
+    if held_values is not None:
+        value = pl.concat([value, held_values.join(value.select("household_id"), on="household_id", how="anti")
+                           .select(value.columns)], how="vertical_relaxed")
     queue = (reasons.sort("priority", descending=True, maintain_order=True)
              .group_by("household_id", maintain_order=True)
              .agg(pl.col("priority").max(), pl.col("why").head(5).str.join("; "), pl.len().alias("n"))
@@ -211,4 +226,4 @@ def desk_frames(outputs: dict[str, pl.DataFrame], day: ValidatedDay, config: Run
     blocks, allocations = block_trades(outputs["trades"])
     checks = pre_trade_checks(outputs["trades"], outputs["lot_sales"], day)
     return {"block_trades": blocks, "allocations": allocations, "pre_trade_checks": checks,
-            "review_queue": review_queue(outputs, checks, config)}
+            "review_queue": review_queue(outputs, checks, config, custodian_values(day))}

@@ -191,3 +191,21 @@ def test_corrected_late_file_resolves_only_the_affected_households(damaged_run, 
     assert after.filter(pl.col("household_id").is_in(list(cedar))).height > 0
     assert late["data_docs"].endswith("index.html") and Path(late["data_docs"]).exists()
     assert late["expectations_evaluated"] > 0
+
+
+def test_held_households_show_their_value_in_the_review_queue(damaged_run):
+    # A held household has no solve to value it: the queue shows the custodians' figures of what validated
+    # (positions' market value plus cash), so the desk can see which held households matter most.
+    queue = pl.read_csv(out(damaged_run, "review_queue.csv"))
+    held = {household_of_account(damaged_run["firm"], damaged_run[k]["account_id"]) for k in ("bad_qty", "bad_sec")}
+    rows = queue.filter(pl.col("household_id").is_in(list(held)))
+    assert rows.height == len(held) > 0 and rows["total_value_usd"].null_count() == 0 and (rows["total_value_usd"] > 0).all()
+    positions = pl.concat([pl.read_csv(p) for p in damaged_run["firm"].glob("custodians/*/positions.csv")
+                           if "cedar" not in str(p)], how="diagonal_relaxed")
+    cash = pl.concat([pl.read_csv(p) for p in damaged_run["firm"].glob("custodians/*/cash.csv")], how="diagonal_relaxed")
+    accounts = pl.concat([pl.read_csv(p, infer_schema=False) for p in damaged_run["firm"].glob("custodians/*/accounts.csv")])
+    for h, value in rows.select("household_id", "total_value_usd").iter_rows():
+        mine = accounts.filter(pl.col("household_id") == h)["account_id"]
+        expected = positions.filter(pl.col("account_id").is_in(mine.implode()))["market_value_usd"].sum() \
+            + cash.filter(pl.col("account_id").is_in(mine.implode()))["cash_usd"].sum()
+        assert value == pytest.approx(expected, abs=0.01)
