@@ -199,7 +199,8 @@ def test_held_households_show_their_value_in_the_review_queue(damaged_run):
     queue = pl.read_csv(out(damaged_run, "review_queue.csv"))
     held = {household_of_account(damaged_run["firm"], damaged_run[k]["account_id"]) for k in ("bad_qty", "bad_sec")}
     rows = queue.filter(pl.col("household_id").is_in(list(held)))
-    assert rows.height == len(held) > 0 and rows["total_value_usd"].null_count() == 0 and (rows["total_value_usd"] > 0).all()
+    assert rows.height == len(held) > 0 and rows["total_value_usd"].null_count() == 0
+    assert (rows["total_value_usd"] > 0).all()
     positions = pl.concat([pl.read_csv(p) for p in damaged_run["firm"].glob("custodians/*/positions.csv")
                            if "cedar" not in str(p)], how="diagonal_relaxed")
     cash = pl.concat([pl.read_csv(p) for p in damaged_run["firm"].glob("custodians/*/cash.csv")], how="diagonal_relaxed")
