@@ -1,4 +1,5 @@
-# Lotwise: every target sets up what it needs; a fresh machine needs only python3.11, git and make.
+# Lotwise: every target sets up what it needs; a fresh machine needs only python3.11, git and make
+# (and, for `make test`, Debian's apt: the browser tests install Chromium with it).
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -14,6 +15,11 @@ DEMO_HOUSEHOLDS ?= 500
 DEMO_SEED       ?= 7
 DEMO_AS_OF      ?= 2026-11-20
 
+# The browser tests (tests/browser.py) drive Debian's Chromium and its chromedriver; nothing else may
+# provide the browser (no download at run time). Installed once, when missing; as root or through sudo.
+CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 .PHONY: install demo test bench bench-peer docs clean
 
 $(STAMP): pyproject.toml requirements.lock
@@ -28,7 +34,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/lotwise demo --households $(DEMO_HOUSEHOLDS) --seed $(DEMO_SEED) --as-of $(DEMO_AS_OF) --var $(VAR)
 
-test: $(STAMP)
+$(CHROMIUM) &:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
+test: $(STAMP) | $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -29,9 +29,13 @@ DEFAULT_LOCATION_VALUE: dict[str, dict[str, float]] = {
 # How and where a run executes, not what it decides: the same inputs give the same decisions and the
 # same files under any of them (threads or Dask, any batch size: tests/test_dask.py), so they are no
 # part of a run's identity. ``time_zone`` only picks the date when none is given, and the date is in
-# the run id already.
+# the run id already; ``reports_base_url`` only says where the dashboard's links point.
 EXECUTION_FIELDS = frozenset({"batch_size", "task_runner", "workers", "dask_address", "snapshots", "lock_wait_seconds",
-                              "time_zone"})
+                              "time_zone", "reports_base_url"})
+
+# `lotwise reports serve` listens here by default (tasks/reports_server.py), and the artifacts link here.
+DEFAULT_REPORTS_PORT = 8765
+DEFAULT_REPORTS_BASE_URL = f"http://127.0.0.1:{DEFAULT_REPORTS_PORT}"
 
 
 class ConfigError(ValueError):
@@ -99,7 +103,14 @@ class RunConfig(BaseModel):
                                                               "to finish before refusing (0: refuse at once).")
     time_zone: str = Field("America/New_York", description="The firm's time zone: a scheduled run with no date "
                                                             "rebalances the business day before today there.")
-    location_value: dict[str, dict[str, float]] = Field(default_factory=lambda: DEFAULT_LOCATION_VALUE)
+    reports_base_url: str = Field(
+        DEFAULT_REPORTS_BASE_URL, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Where the dashboard's browsers reach `lotwise reports serve`: every artifact link is this "
+                    "address + `/runs/<date>/<run id>/…` or `/data-docs/<date>/<run id>/…`.")
+    location_value: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: DEFAULT_LOCATION_VALUE,
+        description="α: value per dollar of holding an asset class in each kind of account (taxable, traditional_ira, "
+                    "roth_ira), by class.")
 
     def canonical_json(self) -> str:
         """The effective configuration that decides a run's outputs (defaults filled in, execution

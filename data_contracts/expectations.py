@@ -15,7 +15,7 @@ A file's batch is its typed values *before* quarantine (a value that does not pa
 the Data Docs show what arrived, while the parser decides row by row what is set aside. The
 cross-file checks of ``validation`` hand over their reconciliation frames (lots against positions,
 prices of what is held, cash per account, day-over-day quantities, the risk model's covariance
-symmetry, eigenvalues and coverage), each with a suite of its own built from ``ValidationConfig``. Results and the HTML Data Docs are written once per run.
+symmetry, eigenvalues and coverage), each with a suite of its own built from ``ValidationConfig``. Results and the HTML Data Docs are written once per run; the docs carry their scripts and styles (``data_docs``), so they open offline.
 
 Great Expectations is imported lazily: reading files without a recorder does not pay for it.
 """
@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from data_contracts.data_docs import localize
 from data_contracts.frames import column_specs
 from data_contracts.registry import FileContract
 from data_contracts.risk_model import PSD_TOLERANCE, SYMMETRY_TOLERANCE
@@ -167,7 +168,8 @@ class QualityRecorder:
         return bool(result.success)
 
     def write_docs(self, folder: Path) -> QualityReport:
-        """Render every result of this run as HTML Data Docs under ``folder`` (index.html)."""
+        """Render every result of this run as HTML Data Docs under ``folder`` (index.html), opening
+        with no network (``data_docs.localize``)."""
         folder = Path(folder).resolve()  # GE's file store takes absolute paths only
         self.context.add_data_docs_site(site_name="lotwise", site_config={
             "class_name": "SiteBuilder",
@@ -175,6 +177,7 @@ class QualityRecorder:
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         })
         self.context.build_data_docs(site_names=["lotwise"])
+        localize(folder)  # GE's pages load their scripts from CDNs: offline they would be blank
         self.report.index_html = str((folder / "index.html").resolve())  # absolute, like every path in the summary
         return self.report
 

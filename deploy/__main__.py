@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from data_contracts.config import DEFAULT_REPORTS_BASE_URL
 from deploy.deployments import DEFAULT_CRON, DEFAULT_TIME_ZONE, build_deployments
 
 
@@ -18,11 +19,13 @@ def main() -> None:
     ap.add_argument("--drop", type=Path, default=None, help="Folder of daily drops <drop>/<date>/ (default <var>/input).")
     ap.add_argument("--cron", default=DEFAULT_CRON, help=f"Daily schedule (default '{DEFAULT_CRON}': 06:30 Mon-Fri).")
     ap.add_argument("--time-zone", default=DEFAULT_TIME_ZONE, help=f"The firm's time zone (default {DEFAULT_TIME_ZONE}).")
+    ap.add_argument("--reports-url", default=DEFAULT_REPORTS_BASE_URL,
+                    help=f"Where the dashboard's browsers reach `lotwise reports serve` (default {DEFAULT_REPORTS_BASE_URL}).")
     args = ap.parse_args()
     from prefect import serve
 
     _stop_on_interrupt()
-    serve(*build_deployments(args.var, args.drop, args.cron, args.time_zone))
+    serve(*build_deployments(args.var, args.drop, args.cron, args.time_zone, args.reports_url))
 
 
 STOP_GRACE_SECONDS = 10.0

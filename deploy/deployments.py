@@ -23,6 +23,7 @@ from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 from prefect.schedules import Cron
 
 from data_contracts.cash_flow import EVENT_NAME
+from data_contracts.config import DEFAULT_REPORTS_BASE_URL, RunConfig
 from flows.cash_flow_rebalance import cash_flow_rebalance
 from flows.daily_rebalance import daily_rebalance
 
@@ -45,17 +46,20 @@ CASH_FLOW_PARAMETERS = {
 
 
 def build_deployments(var_dir: Path = Path("var"), drop_root: Path | None = None, cron: str = DEFAULT_CRON,
-                      time_zone: str = DEFAULT_TIME_ZONE) -> list[RunnerDeployment]:
+                      time_zone: str = DEFAULT_TIME_ZONE,
+                      reports_base_url: str = DEFAULT_REPORTS_BASE_URL) -> list[RunnerDeployment]:
     var = str(Path(var_dir).resolve())  # served runs start in their own working directory
     drop = str(Path(drop_root).resolve()) if drop_root is not None else None
+    RunConfig(reports_base_url=reports_base_url)  # a malformed address is refused here, not at 06:30
     daily = daily_rebalance.to_deployment(
         name=DAILY, schedules=[Cron(cron, timezone=time_zone)],
-        parameters={"var_dir": var, "drop_root": drop, "config": {"time_zone": time_zone}},
+        parameters={"var_dir": var, "drop_root": drop,
+                    "config": {"time_zone": time_zone, "reports_base_url": reports_base_url}},
         concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
         description=f"The firm's daily rebalance, {cron} {time_zone}: the previous business day's drop.",
         tags=["lotwise", "daily"], entrypoint_type=EntrypointType.MODULE_PATH)
     cash = cash_flow_rebalance.to_deployment(
-        name=CASH_FLOW, parameters={"var_dir": var},
+        name=CASH_FLOW, parameters={"var_dir": var, "config": {"reports_base_url": reports_base_url}},
         triggers=[DeploymentEventTrigger(name=f"on {EVENT_NAME}", expect={EVENT_NAME},
                                          match={"prefect.resource.id": "lotwise.household.*"},
                                          parameters=CASH_FLOW_PARAMETERS)],

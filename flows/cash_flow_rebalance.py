@@ -23,7 +23,7 @@ from optimizer.verify import verify
 from tasks.artifacts import markdown_table, mask_account, mask_text, money, publish_artifacts
 from tasks.cash_flow import apply_cash_flow, load_household
 from tasks.desk import desk_frames
-from tasks.desk_report import desk_report_html, write_desk_report
+from tasks.desk_report import chart_figures, desk_report_html, write_desk_report
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
 from tasks.optimize import solve_params
 from tasks.outcomes import household_exception
@@ -90,7 +90,7 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
         output_dir=str(run_folder(out_root, base.as_of, run_id).resolve()), seconds_to_publish=round(published_s, 3))
     persist(outputs, summary.model_dump(mode="json"), parquet_root, db_path, base.as_of, run_id)
     publish_summary(summary.model_dump(mode="json"), out_dir, db_path)
-    _artifacts(summary, outputs, out_dir, config, set(custodian_of))
+    _artifacts(summary, outputs, out_dir, config, set(custodian_of), var_dir)
     log.info("cash flow %s: %s %s in account %s: %s, %d trades, published in %.2f s", run_id, request.kind,
              money(abs(float(request.amount_usd))), mask_account(summary.account_id), status, trades.height, published_s)
     if status != "published":
@@ -99,7 +99,7 @@ def cash_flow_rebalance(household_id: str, amount_usd: str, account_id: str | No
 
 
 def _artifacts(s: CashFlowSummary, outputs: dict[str, pl.DataFrame], out_dir: Path, config: RunConfig,
-               account_ids: set[str]) -> None:
+               account_ids: set[str], var_dir: Path) -> None:
     kind = "deposit invested" if float(s.amount_usd) > 0 else "withdrawal raised"
     title = f"Cash flow {s.household_id}: {money(abs(float(s.amount_usd)))} {kind}"
     tax = outputs["tax_report"]
@@ -115,8 +115,10 @@ def _artifacts(s: CashFlowSummary, outputs: dict[str, pl.DataFrame], out_dir: Pa
         ("trade file published in", f"{s.seconds_to_publish:.2f} s"),
     ]
     report_html = write_desk_report(desk_report_html(title, figures, outputs, config, account_ids), out_dir)
-    publish_artifacts("cash-flow", markdown_table(title, figures),
+    links = {"report": ("desk report (HTML)", report_html), "trade-file": ("trades.csv", out_dir / "trades.csv"),
+             "folder": ("run folder", out_dir)}
+    summary = markdown_table(title, figures + chart_figures(outputs, config))
+    publish_artifacts("cash-flow", summary,
                       {"trades": ("Trades of this cash flow", outputs["trades"].drop("household_id")),
                        "blocks": ("Block trades", outputs["block_trades"])},
-                      {"report": ("desk report (HTML)", report_html), "trade-file": ("trades.csv", out_dir / "trades.csv"),
-                       "folder": ("run folder", out_dir)}, account_ids)
+                      links, account_ids, config.reports_base_url, var_dir)

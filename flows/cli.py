@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from data_contracts.config import DEFAULT_REPORTS_PORT
 from flows.local import use_local_prefect
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help="Lotwise: tax-aware household rebalancing.")
@@ -282,6 +283,41 @@ def lots_replay(
         console.print(f"  row {e['row']}: {e['field']}: {e['reason']}")
     if counts["errors"]:  # everything else was written; an audit with rejected rows is not a clean one
         raise typer.Exit(REJECTED_ROWS_EXIT)
+
+
+reports_app = typer.Typer(no_args_is_help=True, help="The run folders and Data Docs over HTTP, for the dashboard's links.")
+app.add_typer(reports_app, name="reports")
+
+
+@reports_app.command("serve")
+def reports_serve(
+    var: Annotated[Path, typer.Option(help="The var folder whose runs/ and data_docs/ are served.")] = Path("var"),
+    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback needs --token or --basic-auth.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port (the run configuration's reports_base_url names it).")]
+    = DEFAULT_REPORTS_PORT,
+    token: Annotated[Optional[str], typer.Option(envvar="LOTWISE_REPORTS_TOKEN", show_envvar=True,
+                                                 help="Require 'Authorization: Bearer TOKEN' (16+ characters).")] = None,
+    basic_auth: Annotated[Optional[str], typer.Option(envvar="LOTWISE_REPORTS_BASIC_AUTH", show_envvar=True,
+                                                      help="Require HTTP basic authentication, USER:PASSWORD "
+                                                           "(password 16+ characters).")] = None,
+) -> None:
+    """Serve var/runs and var/data_docs read-only over HTTP until Ctrl-C (exits 2 when it refuses to start)."""
+    from tasks.reports_server import Access, refusal, serve
+
+    try:
+        access = Access.parse(token, basic_auth)
+    except ValueError as exc:
+        err_console.print(f"refusing to serve: {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    reason = refusal(host, access)
+    if reason is not None:
+        err_console.print(f"refusing to serve: {reason}", soft_wrap=True)
+        raise typer.Exit(2)
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"serving {var / 'runs'} at http://{shown}:{port}/runs/ and {var / 'data_docs'} at "
+                  f"http://{shown}:{port}/data-docs/ (read-only; {access.describe()}); Ctrl-C stops", soft_wrap=True)
+    serve(var, host, port, access)
 
 
 @app.command("replay")

@@ -16,9 +16,9 @@ from data_contracts.config import RunConfig
 from data_contracts.outputs import RunSummary, StageTiming
 from flows.runners import batch_task_runner, wait_until_ready
 from tasks.artifacts import (daily_failure_markdown, daily_figures, daily_title, markdown_table, mask_text,
-                             publish_artifacts, publish_failure)
+                             order_file_links, publish_artifacts, publish_failure)
 from tasks.desk import desk_frames
-from tasks.desk_report import desk_report_html, write_desk_report
+from tasks.desk_report import chart_figures, desk_report_html, write_desk_report
 from tasks.export import custodian_layouts, export, publish_summary, run_folder
 from tasks.ingest import ingest
 from tasks.optimize import auto_batch_size, batch_name, plan_batches
@@ -42,7 +42,21 @@ class StageClock:
         self.timings.append(StageTiming(stage=name, seconds=round(time.perf_counter() - start, 3)))
 
 
-@flow(name="daily_rebalance", task_runner=ThreadPoolTaskRunner(max_workers=2))
+def daily_run_name() -> str:
+    """The flow run's name in the dashboard: ``daily-<date>``, the day it rebalances (a scheduled run,
+    given no date, names the business day it will take)."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters
+    as_of = params.get("as_of")
+    if as_of is None:
+        config = params.get("config") or {}
+        as_of = previous_business_day(config.time_zone if isinstance(config, RunConfig)
+                                      else config.get("time_zone", RunConfig().time_zone))
+    return f"daily-{as_of}"
+
+
+@flow(name="daily_rebalance", flow_run_name=daily_run_name, task_runner=ThreadPoolTaskRunner(max_workers=2))
 def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None, var_dir: Path = Path("var"),
                     config: RunConfig = RunConfig(), drop_root: Path | None = None) -> dict:
     """One business day for the whole firm. Returns the run summary (also in run_summary.json).
@@ -115,7 +129,7 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
         s, account_ids = summary.model_dump(mode="json"), day.account_ids_seen | set(day.accounts["account_id"].to_list())
         publish_summary(s, out_dir, db_path)
         report_html = write_desk_report(desk_report_html(daily_title(s), daily_figures(s), outputs, config, account_ids), out_dir)
-        _artifacts(s, outputs, out_dir, report_html, account_ids)
+        _artifacts(s, outputs, out_dir, report_html, account_ids, config, var_dir)
         drop_checkpoints(checkpoint_dir)  # published: the fct_* partitions hold every batch now
     get_run_logger().info(
         "run %s: %d households solved (%d reused from an earlier run of the day, %d resumed batches, %d with trades), "
@@ -125,18 +139,22 @@ def daily_rebalance(input_dir: Path | None = None, as_of: dt.date | None = None,
     return summary.model_dump(mode="json")
 
 
-def _artifacts(s: dict, outputs: dict[str, pl.DataFrame], out_dir: Path, report_html: Path, account_ids: set[str]) -> None:
+def _artifacts(s: dict, outputs: dict[str, pl.DataFrame], out_dir: Path, report_html: Path, account_ids: set[str],
+               config: RunConfig, var_dir: Path) -> None:
+    """The summary (key figures, what the report's charts show, links), tables of the review queue,
+    errors and block trades, and links to the files on the reports server."""
     links = {"report": ("desk report (HTML: drift, taxes saved, turnover, exceptions)", report_html),
              "folder": ("run folder", out_dir), "trades": ("trades.csv (all custodians)", out_dir / "trades.csv"),
-             "review-queue": ("review_queue.csv", out_dir / "review_queue.csv")}
-    links |= {f"orders-{p.parent.name}": (f"order file of {p.parent.name}", p) for p in sorted(out_dir.glob("custodians/*/*"))}
+             "review-queue-file": ("review_queue.csv", out_dir / "review_queue.csv")}
+    links |= order_file_links(out_dir)
     if s.get("data_docs"):
         links["data-docs"] = ("data quality report (Great Expectations)", Path(s["data_docs"]))
-    publish_artifacts("daily", markdown_table(daily_title(s), daily_figures(s)), {
+    summary = markdown_table(daily_title(s), daily_figures(s) + chart_figures(outputs, config))
+    publish_artifacts("daily", summary, {
         "review-queue": ("Households to review, most urgent first", outputs["review_queue"]),
         "exceptions": ("Errors, first rows", outputs["exceptions"].filter(pl.col("severity") == "error")),
         "block-trades": ("Block trades, largest first", outputs["block_trades"].sort("est_amount_usd", descending=True)),
-    }, links, account_ids)
+    }, links, account_ids, config.reports_base_url, var_dir)
 
 
 def overhead_share(timings: list[StageTiming], outcomes: list[BatchOutcome], workers: int,

@@ -2,18 +2,23 @@
 
 Account numbers never appear in full in logs or artifacts (``data_contracts.privacy``): the
 dashboard is seen by more people than the trade files are. Artifacts are keyed by run kind so the
-dashboard's artifact pages show each key's history across runs.
+dashboard's artifact pages show each key's history across runs; a run's keys never repeat. Links
+point at the reports server (``lotwise reports serve``, ``tasks.reports_server``): a browser on the
+dashboard will not open a ``file://`` address.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import polars as pl
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
+from data_contracts.config import DEFAULT_REPORTS_BASE_URL
 from data_contracts.privacy import mask_account, mask_text
+from tasks.reports_server import report_url
 
 TOP_ROWS = 25
 
@@ -26,8 +31,22 @@ def masked(frame: pl.DataFrame, account_ids: set[str] | None = None) -> pl.DataF
                               for c, t in frame.schema.items() if t == pl.String and c != "account_id")
 
 
-def file_link(path: Path) -> str:
-    return Path(path).resolve().as_uri()
+def artifact_key(text: str) -> str:
+    """Prefect's artifact keys take lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def order_file_links(out_dir: Path) -> dict[str, tuple[str, Path]]:
+    """One link per custodian order file: ``orders-<custodian>``, with the file's name where a custodian has several."""
+    links: dict[str, tuple[str, Path]] = {}
+    for folder in sorted(p for p in Path(out_dir).glob("custodians/*") if p.is_dir()):
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+        for f in files:
+            key = artifact_key(f"orders-{folder.name}" + (f"-{f.name}" if len(files) > 1 else ""))
+            if key in links:  # two custodian ids that differ only in case or punctuation
+                key = f"{key}-{len(links) + 1}"
+            links[key] = (f"order file of {folder.name}", f)
+    return links
 
 
 def _rows(frame: pl.DataFrame) -> list[dict]:
@@ -51,14 +70,24 @@ def publish_failure(kind: str, markdown: str) -> None:
 
 
 def publish_artifacts(kind: str, markdown: str, tables: dict[str, tuple[str, pl.DataFrame]],
-                      links: dict[str, tuple[str, Path]], account_ids: set[str] | None = None) -> None:
+                      links: dict[str, tuple[str, Path]], account_ids: set[str] | None = None,
+                      base_url: str = DEFAULT_REPORTS_BASE_URL, var_dir: Path = Path("var")) -> None:
     """The run's artifacts: ``kind`` prefixes every key (daily, cash-flow); tables show their first
-    rows with account ids masked, in their columns and inside their text."""
+    rows with account ids masked, in their columns and inside their text; links are the files'
+    addresses on the reports server at ``base_url`` serving ``var_dir``, each an artifact of its own
+    and all of them under the summary's figures."""
+    keys = [f"{kind}-summary"] + [f"{kind}-{k}" for k in [*tables, *links]]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated or any(k != artifact_key(k) for k in keys):
+        raise ValueError(f"artifact keys must be unique and lowercase-dashed: {repeated or keys}")
+    urls = {key: report_url(base_url, var_dir, path) for key, (_, path) in links.items()}
+    if links:
+        markdown += "\n\n" + " · ".join(f"[{text}]({urls[key]})" for key, (text, _) in links.items())
     create_markdown_artifact(markdown, key=f"{kind}-summary", description="Run summary")
     for key, (description, frame) in tables.items():
         create_table_artifact(_rows(masked(frame.head(TOP_ROWS), account_ids)), key=f"{kind}-{key}", description=description)
-    for key, (text, path) in links.items():
-        create_link_artifact(file_link(path), link_text=text, key=f"{kind}-{key}", description=text)
+    for key, (text, _) in links.items():
+        create_link_artifact(urls[key], link_text=text, key=f"{kind}-{key}", description=text)
 
 
 def money(x: float) -> str:

@@ -56,6 +56,22 @@ def exception_counts(outputs: dict[str, pl.DataFrame], config: RunConfig) -> tup
     return labels + ["firm-level input problems"], values + [firm]
 
 
+def chart_figures(outputs: dict[str, pl.DataFrame], config: RunConfig) -> list[tuple[str, str]]:
+    """What the report's charts show, in words, for the dashboard's summary: drift before and after,
+    turnover, households by review reason."""
+    drift, rows = outputs["drift"], []
+    if drift.height:
+        before, after = drift["class_drift_before"], drift["class_drift_after"]
+        rows.append(("asset-class drift per household, median (largest)",
+                     f"{pct(before.median())} ({pct(before.max())}) before trading → "
+                     f"{pct(after.median())} ({pct(after.max())}) after"))
+        turnover = household_turnover(outputs)
+        rows.append(("turnover per household, median (largest)", f"{pct(turnover.median())} ({pct(turnover.max())})"))
+    labels, counts = exception_counts(outputs, config)
+    rows.append(("households by review reason", " · ".join(f"{k} {n:,}" for k, n in zip(labels, counts) if n) or "none"))
+    return rows
+
+
 def _table(frame: pl.DataFrame) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in frame.columns)
     rows = []

@@ -1,5 +1,6 @@
 """The deployments against a real Prefect server started here on 127.0.0.1 (and stopped at the end):
-they load, a lotwise.cashflow event starts the cash-flow run, and its artifacts read back."""
+they load, a lotwise.cashflow event starts the cash-flow run, and its artifacts read back; in a
+real headless browser the dashboard's desk report link opens the report from `lotwise reports serve`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ import datetime as dt
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,41 +17,15 @@ import httpx
 import pytest
 
 from tests.conftest import AS_OF
+from tests.live import free_port, stop, until
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _until(what: str, check, timeout_s: float = 180.0, every_s: float = 0.5):
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f} s waiting for {what}"
-        time.sleep(every_s)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("served")
-    url = f"http://127.0.0.1:{_free_port()}/api"
+    url = f"http://127.0.0.1:{free_port()}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(root / "prefect"), PREFECT_API_URL=url, DO_NOT_TRACK="1",
                PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_RUNNER_POLL_FREQUENCY="1")
@@ -69,22 +42,25 @@ def server(tmp_path_factory):
             return False
 
     try:
-        _until("the Prefect server", healthy)
+        until("the Prefect server", healthy)
         yield dict(url=url, env=env, root=root)
     finally:
-        _stop(proc)
+        stop(proc)
         log.close()
 
 
 @pytest.fixture(scope="module")
 def served(server, small_firm):
-    """The day's daily run against the server, then the deployments served by `python -m deploy`."""
-    var = server["root"] / "var"
+    """The day's daily run against the server, then the deployments served by `python -m deploy`;
+    their links name a reports server on a port of this module's own (``reports``)."""
+    var, reports_url = server["root"] / "var", f"http://127.0.0.1:{free_port()}"
+    config = server["root"] / "run.yaml"
+    config.write_text(f"reports_base_url: {reports_url}\n")
     subprocess.run([sys.executable, "-m", "flows.cli", "run", "--input", str(small_firm), "--as-of", AS_OF.isoformat(),
-                    "--var", str(var)], env=server["env"], check=True, capture_output=True)
+                    "--var", str(var), "--config", str(config)], env=server["env"], check=True, capture_output=True)
     log = open(server["root"] / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "deploy", "--var", str(var)], env=server["env"],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "deploy", "--var", str(var), "--reports-url", reports_url],
+                            env=server["env"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     api = httpx.Client(base_url=server["url"], timeout=30)
 
     def deployments():
@@ -93,11 +69,42 @@ def served(server, small_firm):
         return found if {"daily-rebalance", "cash-flow-rebalance"} <= found.keys() else None
 
     try:
-        yield dict(var=var, api=api, deployments=_until("the served deployments", deployments), **server)
+        yield dict(var=var, api=api, deployments=until("the served deployments", deployments), reports_url=reports_url,
+                   **server)
     finally:
-        _stop(proc)
+        stop(proc)
         log.close()
         api.close()
+
+
+@pytest.fixture(scope="module")
+def reports(served):
+    """`lotwise reports serve` on the port the runs' links name, serving the runs' var folder."""
+    port = served["reports_url"].rsplit(":", 1)[1]
+    log = open(served["root"] / "reports.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "reports", "serve", "--var", str(served["var"]),
+                             "--port", port], env=served["env"], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+    def up():
+        assert proc.poll() is None, (served["root"] / "reports.log").read_text()[-3000:]
+        try:
+            return httpx.get(served["reports_url"] + "/", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        until("the reports server", up, timeout_s=60)
+        yield served["reports_url"]
+    finally:
+        stop(proc)
+        log.close()
+
+
+def _served_file(link: str, base_url: str, var: Path) -> Path:
+    """The file under ``var`` that a link on the reports server at ``base_url`` names."""
+    assert link.startswith(base_url + "/runs/"), link
+    return var / "runs" / link.removeprefix(base_url + "/runs/")
 
 
 def _runs_of(api: httpx.Client, deployment_id: str) -> list[dict]:
@@ -120,7 +127,7 @@ def test_the_deployments_load_with_their_schedule_and_trigger(served):
     assert schedule["cron"] == "30 6 * * 1-5" and schedule["timezone"] == "America/New_York"
     assert daily["global_concurrency_limit"]["limit"] == 1 and daily["concurrency_options"]["collision_strategy"] == "ENQUEUE"
     # The server's scheduler really creates the runs: business days at 06:30 in New York.
-    scheduled = _until("scheduled daily runs", lambda: [
+    scheduled = until("scheduled daily runs", lambda: [
         r for r in _runs_of(served["api"], daily["id"]) if r["state_type"] == "SCHEDULED"])
     ny = ZoneInfo("America/New_York")
     for r in scheduled:
@@ -128,7 +135,7 @@ def test_the_deployments_load_with_their_schedule_and_trigger(served):
         assert (start.hour, start.minute, start.weekday() < 5) == (6, 30, True)
     cash_id = served["deployments"]["cash-flow-rebalance"]["id"]
     # The serve process registers the trigger's automation after the deployment itself: wait for it.
-    mine = _until("the cash-flow trigger's automation", lambda: [
+    mine = until("the cash-flow trigger's automation", lambda: [
         a for a in served["api"].post("/automations/filter", json={}).json()
         if any(act.get("deployment_id") == cash_id for act in a["actions"])])
     assert len(mine) == 1 and mine[0]["trigger"]["expect"] == ["lotwise.cashflow"]
@@ -145,15 +152,15 @@ def test_a_cashflow_event_runs_the_household_and_its_artifacts_read_back(served,
     emitted = subprocess.run([sys.executable, "-m", "flows.cli", "cashflow", "--household", household, "--amount", "25000",
                               "--var", str(served["var"])], env=env, capture_output=True, text=True)
     assert emitted.returncode == 0, emitted.stdout + emitted.stderr
-    run = _until("the cash-flow run started by the event", lambda: _finished(api, deployment, seen))
+    run = until("the cash-flow run started by the event", lambda: _finished(api, deployment, seen))
     assert run["state_type"] == "COMPLETED", run["state"]
     assert run["parameters"]["household_id"] == household and run["parameters"]["amount_usd"] == "25000"
 
     arts = _artifacts(api, run["id"])
     assert {"cash-flow-summary", "cash-flow-trades", "cash-flow-blocks", "cash-flow-trade-file", "cash-flow-report"} <= arts.keys()
     assert household in arts["cash-flow-summary"]["data"] and "published" in arts["cash-flow-summary"]["data"]
-    link = re.fullmatch(r"\[trades\.csv\]\(file://(.+)\)", arts["cash-flow-trade-file"]["data"])
-    assert link and Path(link[1]).is_file() and link[1].endswith("/trades.csv")
+    link = re.fullmatch(r"\[trades\.csv\]\((.+)\)", arts["cash-flow-trade-file"]["data"])
+    assert link and link[1].endswith("/trades.csv") and _served_file(link[1], served["reports_url"], served["var"]).is_file()
     # Account numbers are masked in the dashboard: none of the household's appears whole.
     shown = str(arts["cash-flow-trades"]["data"]) + arts["cash-flow-summary"]["data"]
     assert not any(a in shown for a in accounts.filter(pl.col("household_id") == household)["account_id"])
@@ -169,7 +176,7 @@ def test_a_bad_event_fails_its_run_with_the_reason_and_trades_nothing(served):
             "resource={'prefect.resource.id': 'lotwise.household.H0000001'}, "
             "payload={'household_id': 'H0000001', 'amount_usd': 'lots', 'account_id': ''})")
     subprocess.run([sys.executable, "-c", emit], env=env, check=True, capture_output=True)
-    run = _until("the cash-flow run of the bad event", lambda: _finished(api, deployment, seen))
+    run = until("the cash-flow run of the bad event", lambda: _finished(api, deployment, seen))
     assert run["state_type"] == "FAILED"
     assert "not an amount in dollars and cents" in _artifacts(api, run["id"])["cash-flow-summary"]["data"]
     assert sorted(p.name for p in (served["var"] / "runs" / AS_OF.isoformat()).iterdir()) == before
@@ -182,14 +189,21 @@ def test_the_daily_run_tells_its_story_in_artifacts(served, small_firm):
     runs = api.post("/flow_runs/filter", json={"flows": {"name": {"any_": ["daily_rebalance"]}},
                                                "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).json()
     assert runs, "the daily run is not in the server"
+    assert runs[0]["name"] == f"daily-{AS_OF.isoformat()}"  # a daily run is named after its date
+    keys = [a["key"] for a in api.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [runs[0]["id"]]}}}).json()]
+    assert len(keys) == len(set(keys)), sorted(keys)  # no artifact hides another behind its key
     arts = _artifacts(api, runs[0]["id"])
     assert {"daily-summary", "daily-review-queue", "daily-exceptions", "daily-block-trades", "daily-trades",
-            "daily-folder", "daily-report"} <= arts.keys()
+            "daily-folder", "daily-report", "daily-review-queue-file", "daily-data-docs"} <= arts.keys()
+    assert arts["daily-review-queue"]["type"] == "table" and arts["daily-review-queue"]["data"] != "[]"
     summary = arts["daily-summary"]["data"]
     assert "| households | 60 |" in summary and "stage timings" in summary and "solve" in summary
     assert "estimated taxes saved or deferred vs a tax-naive rebalance" in summary
-    report = re.fullmatch(r"\[desk report .*\]\(file://(.+)\)", arts["daily-report"]["data"])
-    assert report and report[1].endswith("/desk_report.html") and Path(report[1]).is_file()
+    report = re.fullmatch(r"\[desk report .*\]\((.+)\)", arts["daily-report"]["data"])
+    assert report and report[1].endswith("/desk_report.html")
+    assert _served_file(report[1], served["reports_url"], served["var"]).is_file()
+    assert report[1] in summary  # the summary carries the links under its figures
+    assert "asset-class drift per household" in summary and "households by review reason" in summary
     accounts = pl.concat([pl.read_csv(p, infer_schema=False) for p in small_firm.glob("custodians/*/accounts.csv")])
     shown = "".join(str(a["data"]) for a in arts.values())
     assert not any(a in shown for a in accounts["account_id"])  # masked everywhere in the dashboard
@@ -197,6 +211,39 @@ def test_the_daily_run_tells_its_story_in_artifacts(served, small_firm):
     tasks = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [runs[0]["id"]]}}}).json()
     batches = [t["name"] for t in tasks if t["name"].startswith("optimize ")]
     assert batches and all(re.fullmatch(r"optimize \S+\.\.\S+ \(\d+ households\)", n) for n in batches)
+
+
+def test_the_desk_report_opens_from_the_dashboard_in_a_browser(served, reports, tmp_path):
+    """Headless Chromium: the Prefect UI's run page, its Artifacts tab, the desk report's artifact,
+    its link, and the report itself, served by `lotwise reports serve`."""
+    from tests.browser import chromium, elements
+
+    api, ui = served["api"], served["url"].removesuffix("/api")
+    run = api.post("/flow_runs/filter", json={"flows": {"name": {"any_": ["daily_rebalance"]}},
+                                              "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).json()[0]
+    with chromium(tmp_path / "profile") as browser:
+        browser.get(f"{ui}/runs/flow-run/{run['id']}")
+        until("the run page named after its date", lambda: f"daily-{AS_OF.isoformat()}" in browser.title, 120)
+        until("the Artifacts tab", lambda: elements(browser, "li.p-tab#artifacts"), 60)[0].click()
+        until("the desk report's artifact", lambda: elements(
+            browser, "a[href*='/artifacts/artifact/']", lambda a: "daily-report" in a.text.split("\n")), 60)[0].click()
+        link = until("the desk report link", lambda: elements(
+            browser, "a", lambda a: (a.get_attribute("href") or "").startswith(reports + "/runs/")), 60)[0]
+        href = link.get_attribute("href")
+        assert href.endswith("/desk_report.html") and not href.startswith("file:")
+        run_id = href.split("/")[-2]
+        before = set(browser.window_handles)
+        link.click()  # the UI opens it in a new tab
+        (tab,) = until("the report's tab", lambda: set(browser.window_handles) - before, 60)
+        browser.switch_to.window(tab)
+        heading = until("the desk report", lambda: elements(browser, "h1", lambda h: h.text), 60)[0]
+        assert browser.current_url == href
+        assert heading.text == f"Daily rebalance {AS_OF.isoformat()} — run {run_id}"
+        figures = {r.find_element("tag name", "th").text: r.find_element("tag name", "td").text
+                   for r in elements(browser, "body > table:first-of-type tr")}
+        assert figures["households"] == "60" and figures["held back (bad input)"] == "0"
+        body = browser.find_element("tag name", "body").text
+        assert "Drift before and after" in body and "Review queue, first" in body
 
 
 def test_ctrl_c_stops_the_deployment_server_within_its_grace(server, tmp_path):
@@ -209,9 +256,9 @@ def test_ctrl_c_stops_the_deployment_server_within_its_grace(server, tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "deploy", "--var", str(tmp_path / "var")], env=server["env"],
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            _until("the deployments being served", lambda: proc.poll() is None and b"are being served" in log_path.read_bytes())
+            until("the deployments being served", lambda: proc.poll() is None and b"are being served" in log_path.read_bytes())
             os.killpg(proc.pid, signal.SIGINT)
             proc.wait(STOP_GRACE_SECONDS + 10)
         finally:
-            _stop(proc)
+            stop(proc)
     assert b"python -m deploy: stopping (signal 2)" in log_path.read_bytes()

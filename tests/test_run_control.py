@@ -192,7 +192,8 @@ def test_the_run_id_is_the_date_and_a_digest_of_the_inputs_and_the_configuration
     # Where and how the batches run decides nothing (tests/test_dask.py): it is the same run.
     assert EXECUTION_FIELDS <= set(RunConfig.model_fields)
     assert run_id_for(small_firm, AS_OF, RunConfig(batch_size=7, task_runner="dask", workers=3, lock_wait_seconds=5,
-                                                   snapshots="all", time_zone="Asia/Tokyo")) == default
+                                                   snapshots="all", time_zone="Asia/Tokyo",
+                                                   reports_base_url="https://reports.desk.example")) == default
     # Anything that decides the outputs is another run.
     others = [RunConfig(trading_cost_rate=0.001), RunConfig(max_tracking_error=None), RunConfig(shares="fractional"),
               RunConfig(custodians=two), RunConfig(review_tax_usd=5_000.0), RunConfig(stale_price_days=3)]
