@@ -59,3 +59,39 @@ def elements(driver, css: str, keep=lambda e: True) -> list:
         return [e for e in driver.find_elements("css selector", css) if keep(e)]
     except StaleElementReferenceException:
         return []
+
+
+def texts(driver, css: str, keep=lambda e: True) -> list[str]:
+    """The texts of the elements ``elements`` finds, read at once (an element kept to read later can be
+    replaced by a re-render in between); none while the page is re-rendering them."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        return [e.text for e in elements(driver, css, keep)]
+    except StaleElementReferenceException:
+        return []
+
+
+def click_first(driver, css: str, keep=lambda e: True) -> bool:
+    """Click the first element ``elements`` finds; False (try again) when there is none yet or the page
+    replaced it between finding and clicking."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        found = elements(driver, css, keep)
+        if found:
+            found[0].click()
+            return True
+    except StaleElementReferenceException:
+        pass
+    return False
+
+
+def attributes(driver, css: str, name: str, keep=lambda e: True) -> list[str]:
+    """Attribute ``name`` of the elements ``elements`` finds, read at once (as ``texts``)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        return [e.get_attribute(name) or "" for e in elements(driver, css, keep)]
+    except StaleElementReferenceException:
+        return []

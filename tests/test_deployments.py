@@ -216,7 +216,7 @@ def test_the_daily_run_tells_its_story_in_artifacts(served, small_firm):
 def test_the_desk_report_opens_from_the_dashboard_in_a_browser(served, reports, tmp_path):
     """Headless Chromium: the Prefect UI's run page, its Artifacts tab, the desk report's artifact,
     its link, and the report itself, served by `lotwise reports serve`."""
-    from tests.browser import chromium, elements
+    from tests.browser import attributes, chromium, click_first, texts
 
     api, ui = served["api"], served["url"].removesuffix("/api")
     run = api.post("/flow_runs/filter", json={"flows": {"name": {"any_": ["daily_rebalance"]}},
@@ -224,23 +224,23 @@ def test_the_desk_report_opens_from_the_dashboard_in_a_browser(served, reports, 
     with chromium(tmp_path / "profile") as browser:
         browser.get(f"{ui}/runs/flow-run/{run['id']}")
         until("the run page named after its date", lambda: f"daily-{AS_OF.isoformat()}" in browser.title, 120)
-        until("the Artifacts tab", lambda: elements(browser, "li.p-tab#artifacts"), 60)[0].click()
-        until("the desk report's artifact", lambda: elements(
-            browser, "a[href*='/artifacts/artifact/']", lambda a: "daily-report" in a.text.split("\n")), 60)[0].click()
-        link = until("the desk report link", lambda: elements(
-            browser, "a", lambda a: (a.get_attribute("href") or "").startswith(reports + "/runs/")), 60)[0]
-        href = link.get_attribute("href")
+        until("the Artifacts tab", lambda: click_first(browser, "li.p-tab#artifacts"), 60)
+        until("the desk report's artifact", lambda: click_first(
+            browser, "a[href*='/artifacts/artifact/']", lambda a: "daily-report" in a.text.split("\n")), 60)
+        to_report = lambda a: (a.get_attribute("href") or "").startswith(reports + "/runs/")  # noqa: E731
+        href = until("the desk report link", lambda: attributes(browser, "a", "href", to_report), 60)[0]
         assert href.endswith("/desk_report.html") and not href.startswith("file:")
         run_id = href.split("/")[-2]
         before = set(browser.window_handles)
-        link.click()  # the UI opens it in a new tab
+        until("the link clicked", lambda: click_first(browser, "a", to_report), 60)  # the UI opens a new tab
         (tab,) = until("the report's tab", lambda: set(browser.window_handles) - before, 60)
         browser.switch_to.window(tab)
-        heading = until("the desk report", lambda: elements(browser, "h1", lambda h: h.text), 60)[0]
+        heading = until("the desk report", lambda: texts(browser, "h1", lambda h: h.text), 60)[0]
         assert browser.current_url == href
-        assert heading.text == f"Daily rebalance {AS_OF.isoformat()} — run {run_id}"
-        figures = {r.find_element("tag name", "th").text: r.find_element("tag name", "td").text
-                   for r in elements(browser, "body > table:first-of-type tr")}
+        assert heading == f"Daily rebalance {AS_OF.isoformat()} — run {run_id}"
+        figures = dict(browser.execute_script(  # read in one go: nothing to go stale in between
+            "return [...document.querySelectorAll('body > table:first-of-type tr')]"
+            ".map(r => [r.querySelector('th').innerText, r.querySelector('td').innerText])"))
         assert figures["households"] == "60" and figures["held back (bad input)"] == "0"
         body = browser.find_element("tag name", "body").text
         assert "Drift before and after" in body and "Review queue, first" in body

@@ -183,7 +183,7 @@ def _data_docs(folder: Path) -> None:
 
 
 def test_the_data_docs_open_with_no_network_in_a_headless_browser(tmp_path):
-    from tests.browser import chromium, elements, failed_loads
+    from tests.browser import chromium, click_first, failed_loads, texts
 
     var = tmp_path / "var"
     docs = var / "data_docs" / AS_OF.isoformat() / "20261120-abc"
@@ -197,9 +197,9 @@ def test_the_data_docs_open_with_no_network_in_a_headless_browser(tmp_path):
             for index in (f"{url}/data-docs/{AS_OF.isoformat()}/20261120-abc/index.html", (docs / "index.html").as_uri()):
                 browser.get(index)
                 # bootstrap-table draws the validation results from data in the page: no scripts, no rows.
-                rows = until("the validation results table", lambda: elements(
+                rows = until("the validation results table", lambda: texts(
                     browser, "table[id$='-body-table'] tbody tr", lambda r: r.is_displayed() and r.text), 30)
-                shown = "\n".join(r.text for r in rows)
+                shown = "\n".join(rows)
                 assert len(rows) == 2 and "custodians--alder--cash.csv" in shown and "custodians--birch--positions.csv" in shown
                 assert browser.execute_script("return typeof jQuery === 'function' && typeof jQuery.fn.bootstrapTable")
                 assert browser.execute_script(  # the status icons (Font Awesome) drew with their font
@@ -209,10 +209,10 @@ def test_the_data_docs_open_with_no_network_in_a_headless_browser(tmp_path):
                     assert len(loaded) >= 10 and all(n.startswith(index.rsplit("/", 1)[0]) for n in loaded), loaded
                 assert failed_loads(browser) == []
             # A row opens its validation page, drawn as well: the failed expectation is there.
-            until("a row", lambda: elements(browser, "table[id$='-body-table'] tbody tr",
-                                            lambda r: "positions" in r.text), 30)[0].click()
+            until("a row", lambda: click_first(browser, "table[id$='-body-table'] tbody tr",
+                                               lambda r: "positions" in r.text), 30)
             until("the validation page", lambda: "validations/positions/" in browser.current_url, 30)
-            body = until("its content", lambda: elements(browser, "body", lambda b: "Failed" in b.text), 30)[0].text
+            body = until("its content", lambda: texts(browser, "body", lambda b: "Failed" in b.text), 30)[0]
             assert "Expectation Validation Result" in body and "quantity_shares" in body
             assert failed_loads(browser) == []
     finally:
