@@ -107,7 +107,8 @@ def cashflow(
     try:  # rejected here, before anything is emitted or run
         request = parse_request(household_id=household, amount_usd=amount, account_id=account)
         parquet_root = var / "warehouse" / "parquet"
-        check_account(household_day(parquet_root, latest_daily_run(parquet_root), request.household_id), request)
+        day = household_day(parquet_root, latest_daily_run(parquet_root), request.household_id)
+        check_account(request, day.accounts["account_id"].cast(str).to_list())
     except CashFlowRejected as exc:
         console.print(f"[red]{exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from exc

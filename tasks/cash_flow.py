@@ -79,9 +79,10 @@ def household_day(parquet_root: Path, base: BaseRun, household_id: str) -> Valid
     return day
 
 
-def check_account(day: ValidatedDay, request: CashFlowRequest) -> None:
-    """Rejects a request whose account is not one of the household's (checked before an event is emitted)."""
-    if request.account_id is not None and request.account_id not in day.accounts["account_id"].cast(pl.String).to_list():
+def check_account(request: CashFlowRequest, account_ids: list[str]) -> None:
+    """Rejects a request whose account is not one of ``account_ids``, the household's (the CLI checks
+    before an event is emitted, the flow again before it solves)."""
+    if request.account_id is not None and request.account_id not in account_ids:
         raise CashFlowRejected(f"account {mask_account(request.account_id)} does not belong to household "
                                f"{request.household_id}")
 
@@ -166,9 +167,7 @@ def choose_account(problem: HouseholdProblem, request: CashFlowRequest) -> int:
     """The request's account, else the largest taxable account, else the largest account."""
     ids = [str(a) for a in problem.account_ids]
     if request.account_id is not None:
-        if request.account_id not in ids:
-            raise CashFlowRejected(f"account {mask_account(request.account_id)} does not belong to household "
-                                   f"{problem.household_id}")
+        check_account(request, ids)
         return ids.index(request.account_id)
     value = problem.cash_usd + np.bincount(problem.lot_account, weights=problem.lot_value_usd, minlength=problem.n_accounts)
     taxable = np.flatnonzero(problem.account_taxable)
