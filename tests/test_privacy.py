@@ -48,8 +48,8 @@ def test_an_account_set_aside_by_validation_is_still_known_and_so_masked(small_f
     assert bad["account_id"] in day.account_ids_seen
     reasons = " ".join(day.exceptions["reason"].to_list())
     shown = " ".join(masked(day.exceptions, day.account_ids_seen)["reason"].to_list())
+    assert bad["account_id"] in reasons  # the exception quotes it, unmasked in the desk's own file
     assert bad["account_id"] not in shown and not any(a in shown for a in day.account_ids_seen)
-    assert len(shown) <= len(reasons)  # masking only ever shortens
 
 
 def test_snapshots_checkpoints_and_data_docs_are_owner_only(small_firm, tmp_path):
